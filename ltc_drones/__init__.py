@@ -1,2 +1,17 @@
-"""ltc_drones: closed-loop drone control with liquid neural networks."""
+"""ltc_drones: closed-loop drone control with liquid neural networks.
+
+Importing the package registers the gymnasium ids ``ltc_drones/<Task>-v0``.
+"""
+
 __version__ = "0.1.0"
+
+
+def _register() -> None:
+    try:
+        from .envs.registration import register_envs
+    except ImportError:  # pragma: no cover - gymnasium missing: models still usable
+        return
+    register_envs()
+
+
+_register()

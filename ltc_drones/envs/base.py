@@ -1,0 +1,304 @@
+"""The single-drone environment base: simulation stepping, observations, actions, rendering.
+
+A task subclass only says how an episode starts, how its target moves, what success and
+failure are and what its reward terms are (the simulator base owns stepping).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from ..control.cascade import ControllerGains, VelocityLimits
+from ..sim.forces import ForceConfig
+from ..sim.params import QuadrotorParams, SimClock
+from ..sim.rotation import euler_to_quat, tilt_of, yaw_of
+from ..sim.simulation import Simulation
+from ..sim.state import RigidBodyState
+from ..sim.wind import WindConfig
+from .actions import ACT_MODES, make_action_mode
+from .camera import CHASE_PROJECTION, SEG_DISTRACTOR, SEG_GROUND, SEG_OTHER, SEG_SKY, SEG_TARGET, CameraConfig, \
+    OnboardCamera, chase_view
+from .scenario import Scenario, load_scenario
+from .scene import Scene
+
+ObsMode = Literal["kin", "rgb", "rgb_kin"]
+OBS_MODES = ("kin", "rgb", "rgb_kin")
+KIN_DIM = 16
+KIN_SCALES = {"goal_m": 5.0, "vel_mps": 2.0, "rates_radps": 10.0}
+CRASH_TILT_RAD = math.radians(80.0)
+DEFAULT_REWARD_WEIGHTS = {"progress": 1.0, "heading": 0.05, "success": 10.0, "crash": 10.0}
+
+
+class DroneEnv(gym.Env):
+    """Base class; see the task classes for their spec sheets."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 30}
+    TASK: ClassVar[str] = ""
+    SUCCESS_TERMINATES: ClassVar[bool] = True
+    """Whether success ends the episode (reaching tasks) or is judged at the time limit (holding tasks)."""
+
+    def __init__(
+        self,
+        obs: ObsMode = "kin",
+        act: str = "vel",
+        scenario: str | Scenario = "nominal",
+        render_mode: str | None = None,
+        physics_hz: int = 240,
+        ctrl_hz: int = 30,
+        camera: CameraConfig | None = None,
+        params: QuadrotorParams | None = None,
+        forces: ForceConfig | None = None,
+        velocity_limits: VelocityLimits | None = None,
+        gains: ControllerGains | None = None,
+        reward_weights: dict[str, float] | None = None,
+    ) -> None:
+        if obs not in OBS_MODES:
+            raise ValueError(f"unknown observation mode {obs!r}; choose one of {', '.join(OBS_MODES)}")
+        if act not in ACT_MODES:
+            raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"unsupported render_mode {render_mode!r}; use None or 'rgb_array'")
+        self.obs_mode, self.act_mode, self.render_mode = obs, act, render_mode
+        self.scenario = load_scenario(self.TASK, scenario)
+        self.clock = SimClock(physics_hz, ctrl_hz)
+        self.metadata = {**self.metadata, "render_fps": ctrl_hz}
+        self.params = params or QuadrotorParams()
+        s = self.scenario
+        wind = WindConfig(s.wind_mean_mps, s.wind_gust_std_mps, s.wind_gust_tau_s)
+        self.sim = Simulation(self.params, 1, self.clock, forces, wind)
+        self.camera = OnboardCamera(camera or CameraConfig())
+        self.velocity_limits = velocity_limits or VelocityLimits()
+        self.action_mode = make_action_mode(act, self.params, self.clock, self.velocity_limits,
+                                            gains or ControllerGains())
+        weights = dict(DEFAULT_REWARD_WEIGHTS)
+        unknown = set(reward_weights or {}) - set(weights)
+        if unknown:
+            raise ValueError(f"unknown reward weight(s) {sorted(unknown)}; valid: {sorted(weights)}")
+        weights.update(reward_weights or {})
+        self.reward_weights = weights
+        self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
+        self.observation_space = self._make_observation_space()
+        self.scene = Scene(self.sim.world, s)
+        self.target_ids: list[int] = []
+        self._build_task()
+        self._seg_lut: dict[int, int] = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
+        self._seg_lut.update({b: SEG_TARGET for b in self.target_ids})
+        self._seg_lut.update({b: SEG_DISTRACTOR for b in self.scene.distractor_ids})
+        self._last_rgb: np.ndarray | None = None
+        self._last_seg: np.ndarray | None = None
+        self._reset_done = False
+
+    # ---- to be provided by tasks ------------------------------------------------------------
+    def _build_task(self) -> None:
+        """Create the task's visual bodies (targets, markers) once; append them to ``target_ids``."""
+
+    def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
+        """Place targets for a new episode and return the drone's start state."""
+        raise NotImplementedError
+
+    def _task_advance(self, dt_s: float) -> None:
+        """Move targets by one control period (default: static)."""
+
+    @property
+    def goal_pos_m(self) -> np.ndarray:
+        """Where the drone should go now (target centre, hold point, current marker)."""
+        raise NotImplementedError
+
+    def _task_outcome(self) -> tuple[bool, bool]:
+        """``(succeeded, failed)`` after the current step; success ends FlyToTarget and Hiking."""
+        raise NotImplementedError
+
+    def _task_reward_terms(self) -> dict[str, float]:
+        """Task-specific reward terms of this step (the base adds crash and success)."""
+        d = self._distance_m
+        progress = self._prev_distance_m - d
+        u, _, depth = self.camera.project(self.state, self.goal_pos_m)
+        heading = math.cos(min(abs(math.atan(u * math.tan(math.radians(self.camera.config.hfov_deg) / 2))),
+                               math.pi / 2)) if depth > 0 else -1.0
+        w = self.reward_weights
+        return {"progress": w["progress"] * progress, "heading": w["heading"] * heading}
+
+    # ---- gymnasium API ----------------------------------------------------------------------
+    def _make_observation_space(self) -> spaces.Space:
+        kin = spaces.Box(-np.inf, np.inf, (KIN_DIM,), dtype=np.float32)
+        cam = self.camera_config
+        rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
+        if self.obs_mode == "kin":
+            return kin
+        if self.obs_mode == "rgb":
+            return rgb
+        return spaces.Dict({"rgb": rgb, "kin": kin})
+
+    @property
+    def camera_config(self) -> CameraConfig:
+        return self.camera.config if hasattr(self, "camera") else CameraConfig()
+
+    @property
+    def state(self) -> RigidBodyState:
+        return self.sim.states[0]
+
+    @property
+    def time_s(self) -> float:
+        return self._step_count * self.clock.ctrl_dt_s
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        rng = self.np_random
+        start = self._task_reset(rng)
+        self.scene.place_distractors(rng, start.pos_m, yaw_of(start.R), [self.goal_pos_m])
+        self.sim.reset([start], rng)
+        self.action_mode.reset(self.state)
+        self._last_action = np.zeros(4, dtype=np.float32)
+        self._step_count = 0
+        self._crashed = False
+        self._distance_m = self._prev_distance_m = self._goal_distance()
+        self._reset_done = True
+        return self._observe(), self._info(success=False)
+
+    def step(self, action):
+        if not self._reset_done:
+            raise RuntimeError("call reset() before step()")
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (4,):
+            raise ValueError(f"action must have 4 components, got shape {np.shape(action)}")
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"action must be finite, got {action}; the environment state is unchanged")
+        a = np.clip(a, -1.0, 1.0)
+        sim, mode = self.sim, self.action_mode
+        mode.set(a, sim.states[0])
+        contact = False
+        for _ in range(self.clock.substeps):
+            sim.physics_step(mode.rpm(sim.states[0])[None])
+            if sim.world.in_contact(0):
+                contact = True
+                break
+        sim.advance_wind()
+        self._task_advance(self.clock.ctrl_dt_s)
+        self._step_count += 1
+        self._last_action = a.astype(np.float32)
+        self._prev_distance_m, self._distance_m = self._distance_m, self._goal_distance()
+        self._crashed = contact or tilt_of(self.state.R) > CRASH_TILT_RAD
+        out_of_bounds = self._out_of_bounds()
+        succeeded, failed = self._task_outcome()
+        terminated = self._crashed or out_of_bounds or failed or (succeeded and self.SUCCESS_TERMINATES)
+        truncated = not terminated and self.time_s >= self.scenario.episode_len_s - 1e-9
+        terms = self._task_reward_terms()
+        w = self.reward_weights
+        terms["success"] = w["success"] if succeeded else 0.0
+        terms["crash"] = -w["crash"] if (self._crashed or out_of_bounds) else 0.0
+        info = self._info(success=succeeded, terms=terms, out_of_bounds=out_of_bounds)
+        return self._observe(), float(sum(terms.values())), terminated, truncated, info
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        goal = self.goal_pos_m if hasattr(self, "_step_count") else None
+        rgb, _ = self.sim.world.render(chase_view(self.state, goal), CHASE_PROJECTION, 320, 240, self.scene.lighting)
+        return rgb
+
+    def close(self) -> None:
+        self.sim.close()
+
+    # ---- observations -----------------------------------------------------------------------
+    def kinematic_observation(self) -> np.ndarray:
+        """The ``kin`` vector (16,): goal in body frame, body velocity, gravity direction, rates, last action."""
+        s = self.state
+        R = s.R
+        goal_b = R.T @ (self.goal_pos_m - s.pos_m) / KIN_SCALES["goal_m"]
+        vel_b = R.T @ s.vel_world_mps / KIN_SCALES["vel_mps"]
+        grav_b = -R[2, :]
+        rates_b = R.T @ s.omega_world_radps / KIN_SCALES["rates_radps"]
+        return np.concatenate([goal_b, vel_b, grav_b, rates_b, self._last_action]).astype(np.float32)
+
+    def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
+
+        Classes: 0 other (drones), 1 target, 2 distractor, 3 ground, 4 sky (``camera.SEG_CLASSES``).
+        """
+        cam = self.camera.config
+        rgb, seg = self.sim.world.render(self.camera.view_matrix(self.state), self.camera.projection,
+                                         cam.width, cam.height, self.scene.lighting)
+        if postprocess:
+            rgb = self._postprocess(rgb)
+        lut = np.full(max(self._seg_lut) + 2, SEG_OTHER, dtype=np.uint8)
+        for body, cls in self._seg_lut.items():
+            lut[body + 1] = cls
+        classes = lut[np.clip(seg, -1, len(lut) - 2) + 1]
+        self._last_rgb, self._last_seg = rgb, classes
+        return rgb, classes
+
+    def _postprocess(self, rgb: np.ndarray) -> np.ndarray:
+        s = self.scenario
+        if s.contrast == 1.0 and s.brightness == 0.0 and s.camera_noise_std == 0.0:
+            return rgb
+        img = (rgb.astype(np.float32) - 128.0) * s.contrast + 128.0 + s.brightness
+        if s.camera_noise_std:
+            img += self.np_random.normal(0.0, s.camera_noise_std, size=img.shape).astype(np.float32)
+        return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+    def _onboard_rgb(self) -> np.ndarray:
+        cam = self.camera.config
+        rgb, _ = self.sim.world.render(self.camera.view_matrix(self.state), self.camera.projection,
+                                       cam.width, cam.height, self.scene.lighting)
+        return self._postprocess(rgb)
+
+    def _observe(self):
+        if self.obs_mode == "kin":
+            return self.kinematic_observation()
+        rgb = self._onboard_rgb()
+        if self.obs_mode == "rgb":
+            return rgb
+        return {"rgb": rgb, "kin": self.kinematic_observation()}
+
+    # ---- status -----------------------------------------------------------------------------
+    def _goal_distance(self) -> float:
+        return float(np.linalg.norm(self.goal_pos_m - self.state.pos_m))
+
+    def _out_of_bounds(self) -> bool:
+        p = self.state.pos_m
+        s = self.scenario
+        return bool(abs(p[0]) > s.bounds_xy_m or abs(p[1]) > s.bounds_xy_m or p[2] > s.bounds_z_m)
+
+    def target_in_view(self) -> bool:
+        return self.camera.sees(self.state, self.goal_pos_m)
+
+    def _info(self, success: bool, terms: dict[str, float] | None = None, out_of_bounds: bool = False) -> dict:
+        info = {
+            "is_success": bool(success),
+            "distance_m": self._distance_m,
+            "target_in_view": self.target_in_view(),
+            "crashed": bool(self._crashed),
+            "out_of_bounds": bool(out_of_bounds),
+            "time_s": self.time_s,
+        }
+        for name, value in (terms or {}).items():
+            info[f"reward_{name}"] = float(value)
+        return info
+
+    # ---- helpers for tasks ------------------------------------------------------------------
+    def _start_state(self, rng: np.random.Generator) -> RigidBodyState:
+        """Hover at flying height near the origin with a random heading."""
+        s = self.scenario
+        pos = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(*s.start_height_m)])
+        yaw = rng.uniform(-math.pi, math.pi)
+        return RigidBodyState.at_rest(pos, euler_to_quat(0.0, 0.0, yaw))
+
+    def _point_in_view(self, rng: np.random.Generator, state: RigidBodyState, dist_range: tuple[float, float],
+                       origin: np.ndarray | None = None, heading: float | None = None) -> np.ndarray:
+        """A point ``dist_range`` away within ``start_bearing_deg`` of the heading that the camera sees."""
+        s = self.scenario
+        origin = state.pos_m if origin is None else origin
+        heading = yaw_of(state.R) if heading is None else heading
+        for _ in range(100):
+            d = rng.uniform(*dist_range)
+            a = heading + math.radians(rng.uniform(-s.start_bearing_deg, s.start_bearing_deg))
+            p = origin + np.array([d * math.cos(a), d * math.sin(a), 0.0])
+            p[2] = rng.uniform(*s.target_height_m)
+            if self.camera.sees(state, p):
+                return p
+        return p  # pragma: no cover - the ranges above always leave visible points

@@ -1,0 +1,112 @@
+"""Cameras: the onboard forward camera (observation) and the third-person chase view (render).
+
+``computeProjectionMatrixFOV`` takes the *vertical* field of view and the image's own aspect
+ratio (PYBULLET_NOTES.md). The default 50° vertical field of view at 64×48 makes the nominal
+0.4 m target span about 5 px at the farthest nominal start (4 m): f = 24 px / tan(25°) ≈ 51 px.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as pb
+
+from ..sim.state import RigidBodyState
+
+# Segmentation classes of the onboard mask.
+SEG_OTHER, SEG_TARGET, SEG_DISTRACTOR, SEG_GROUND, SEG_SKY = 0, 1, 2, 3, 4
+SEG_CLASSES = {"other": SEG_OTHER, "target": SEG_TARGET, "distractor": SEG_DISTRACTOR, "ground": SEG_GROUND,
+               "sky": SEG_SKY}
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    """Onboard camera: image size, vertical field of view, mounting on the body."""
+
+    width: int = 64
+    height: int = 48
+    vfov_deg: float = 50.0
+    pitch_deg: float = 0.0
+    """Downward tilt of the optical axis from body +x."""
+    offset_body_m: tuple[float, float, float] = (0.04, 0.0, 0.015)
+    near_m: float = 0.05
+    far_m: float = 40.0
+
+    def __post_init__(self) -> None:
+        if not (16 <= self.width <= 512 and 12 <= self.height <= 512):
+            raise ValueError(f"camera size must be 16..512 × 12..512 px, got {self.width}×{self.height}")
+        if not 10.0 <= self.vfov_deg <= 120.0:
+            raise ValueError(f"vfov_deg must lie in [10, 120], got {self.vfov_deg}")
+        if not 0 < self.near_m < self.far_m:
+            raise ValueError(f"need 0 < near_m < far_m, got {self.near_m}, {self.far_m}")
+
+    @property
+    def aspect(self) -> float:
+        return self.width / self.height
+
+    @property
+    def hfov_deg(self) -> float:
+        return math.degrees(2 * math.atan(self.aspect * math.tan(math.radians(self.vfov_deg) / 2)))
+
+    @property
+    def focal_px(self) -> float:
+        return 0.5 * self.height / math.tan(math.radians(self.vfov_deg) / 2)
+
+
+class OnboardCamera:
+    """Pose, matrices and visibility tests of the onboard camera."""
+
+    def __init__(self, config: CameraConfig) -> None:
+        self.config = config
+        c = config
+        self.projection = pb.computeProjectionMatrixFOV(c.vfov_deg, c.aspect, c.near_m, c.far_m)
+        p = math.radians(c.pitch_deg)
+        # Camera axes in the body frame: forward (optical axis), up.
+        self._fwd_body = np.array([math.cos(p), 0.0, -math.sin(p)])
+        self._up_body = np.array([math.sin(p), 0.0, math.cos(p)])
+        self._left_body = np.cross(self._up_body, self._fwd_body)
+        self._offset = np.asarray(c.offset_body_m)
+        self._tan_h = math.tan(math.radians(c.hfov_deg) / 2)
+        self._tan_v = math.tan(math.radians(c.vfov_deg) / 2)
+
+    def eye_m(self, state: RigidBodyState) -> np.ndarray:
+        return state.pos_m + state.R @ self._offset
+
+    def view_matrix(self, state: RigidBodyState):
+        R = state.R
+        eye = self.eye_m(state)
+        return pb.computeViewMatrix(list(eye), list(eye + R @ self._fwd_body), list(R @ self._up_body))
+
+    def project(self, state: RigidBodyState, point_world_m: np.ndarray) -> tuple[float, float, float]:
+        """Normalised image coordinates ``(u, v, depth_m)``: u, v in [-1, 1] inside the image.
+
+        ``u`` grows to the right, ``v`` upward; depth is along the optical axis.
+        """
+        d = state.R.T @ (np.asarray(point_world_m) - self.eye_m(state))
+        depth = float(d @ self._fwd_body)
+        if depth <= 1e-6:
+            return math.inf, math.inf, depth
+        u = -float(d @ self._left_body) / (depth * self._tan_h)
+        v = float(d @ self._up_body) / (depth * self._tan_v)
+        return u, v, depth
+
+    def sees(self, state: RigidBodyState, point_world_m: np.ndarray) -> bool:
+        """Whether a point projects inside the image and in front of the near plane."""
+        u, v, depth = self.project(state, point_world_m)
+        return depth > self.config.near_m and abs(u) <= 1.0 and abs(v) <= 1.0
+
+
+def chase_view(state: RigidBodyState, look_at_m: np.ndarray | None = None, distance_m: float = 1.6):
+    """View matrix of a third-person camera behind and above the drone."""
+    R = state.R
+    heading = np.array([R[0, 0], R[1, 0], 0.0])
+    n = np.linalg.norm(heading)
+    heading = heading / n if n > 1e-6 else np.array([1.0, 0.0, 0.0])
+    eye = state.pos_m - distance_m * heading + np.array([0.0, 0.0, 0.7])
+    target = state.pos_m + 0.8 * heading if look_at_m is None else 0.5 * (state.pos_m + np.asarray(look_at_m))
+    return pb.computeViewMatrix(list(eye), list(target), [0.0, 0.0, 1.0])
+
+
+CHASE_PROJECTION = pb.computeProjectionMatrixFOV(60.0, 4.0 / 3.0, 0.05, 60.0)

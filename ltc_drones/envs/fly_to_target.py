@@ -1,0 +1,83 @@
+"""FlyToTarget: reach a target that starts in view."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sim.state import RigidBodyState
+from .base import DroneEnv
+
+
+class FlyToTargetEnv(DroneEnv):
+    """Fly to a target object that starts in the onboard camera's view.
+
+    ## Description
+    A Crazyflie 2.x ("X") starts in hover at flying height with a random heading. A visual-only
+    target (nominal: a red 0.4 m sphere) is placed 1.5–4 m ahead, within ±15° of the heading and
+    inside the camera's field of view. The episode succeeds when the drone's centre comes within
+    0.5 m of the target's centre.
+
+    ## Action space
+    ``Box(-1, 1, (4,), float32)``; its meaning depends on ``act`` (see ``ltc_drones.envs.actions``):
+
+    | act | 0 | 1 | 2 | 3 |
+    |-----|---|---|---|---|
+    | vel (default) | vx, ±2 m/s (body-yaw frame) | vy, ±2 m/s | vz, ±1 m/s | yaw rate, ±1.5 rad/s |
+    | ctbr | collective thrust 0..max | roll rate ±8 rad/s | pitch rate ±8 rad/s | yaw rate ±3 rad/s |
+    | rpm | rotor 0, 0..21703 rpm | rotor 1 | rotor 2 | rotor 3 |
+
+    ## Observation space
+    ``obs="kin"``: ``Box(-inf, inf, (16,), float32)``
+
+    | index | what | unit / scale |
+    |-------|------|--------------|
+    | 0-2 | target position relative to the drone, body frame | m / 5 |
+    | 3-5 | linear velocity, body frame | (m/s) / 2 |
+    | 6-8 | gravity direction, body frame | unit vector |
+    | 9-11 | body rates | (rad/s) / 10 |
+    | 12-15 | previous action | normalised |
+
+    ``obs="rgb"``: onboard forward camera, ``Box(0, 255, (48, 64, 3), uint8)`` by default (50° vertical
+    field of view). ``obs="rgb_kin"``: ``Dict(rgb=..., kin=...)``.
+
+    ## Rewards
+    ``r = w_progress · (d_prev − d) + w_heading · cos(bearing) + w_success · [success] − w_crash · [crash]``
+    with ``d`` the distance to the target (m) and bearing the horizontal angle of the target off the
+    optical axis; weights ``progress=1, heading=0.05, success=10, crash=10`` (``reward_weights=``).
+    ``info`` reports each as ``reward_<name>``.
+
+    ## Episode end
+    * terminated, success: within ``success_radius_m`` (0.5 m) of the target;
+    * terminated, failure: any contact (ground, another body), tilt > 80°, or leaving the bounds
+      (|x|, |y| > 12 m, z > 4 m);
+    * truncated: 15 s elapsed (450 steps at 30 Hz).
+
+    ## Arguments
+    ``obs``, ``act``, ``scenario`` (``"nominal"``, a shift name from ``envs/shifts``, or a YAML path),
+    ``render_mode`` (``"rgb_array"``: a 320×240 chase view), ``physics_hz`` (240), ``ctrl_hz`` (30; physics must
+    be a multiple), ``camera`` (``CameraConfig``), ``params`` (``QuadrotorParams``), ``forces`` (``ForceConfig``),
+    ``velocity_limits``, ``gains``, ``reward_weights``.
+
+    ## Version history
+    * v0: initial version.
+    """
+
+    TASK = "fly-to-target"
+
+    def _build_task(self) -> None:
+        s = self.scenario
+        self.target_id = self.sim.world.add_visual_body(s.target_shape, s.target_size_m, s.target_color)
+        self.target_ids = [self.target_id]
+
+    def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
+        start = self._start_state(rng)
+        self.target_pos_m = self._point_in_view(rng, start, self.scenario.start_distance_range_m)
+        self.sim.world.move_body(self.target_id, self.target_pos_m)
+        return start
+
+    @property
+    def goal_pos_m(self) -> np.ndarray:
+        return self.target_pos_m
+
+    def _task_outcome(self) -> tuple[bool, bool]:
+        return self._distance_m <= self.scenario.success_radius_m, False

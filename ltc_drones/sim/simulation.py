@@ -1,0 +1,89 @@
+"""Physics stepping of one or more quadrotors in a PyBullet world.
+
+Owns the world, the force model, the motors and the wind; callers give rotor-speed commands
+once per physics step. Nothing here knows about tasks, observations or controllers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .forces import ForceConfig, ForceModel, MotorModel
+from .params import QuadrotorParams, SimClock
+from .state import RigidBodyState
+from .wind import WindConfig, WindField
+from .world import PyBulletWorld
+
+
+class Simulation:
+    """``num_drones`` quadrotors stepped at ``clock.physics_hz``.
+
+    Args:
+        params: the vehicle (all drones share it).
+        num_drones: how many drones the world holds.
+        clock: physics and control rates.
+        forces: which optional force terms are on.
+        wind: wind statistics.
+    """
+
+    def __init__(
+        self,
+        params: QuadrotorParams,
+        num_drones: int = 1,
+        clock: SimClock | None = None,
+        forces: ForceConfig | None = None,
+        wind: WindConfig | None = None,
+    ) -> None:
+        self.params = params
+        self.clock = clock or SimClock()
+        self.num_drones = num_drones
+        self.world = PyBulletWorld(params, num_drones, self.clock.physics_dt_s)
+        self.force_model = ForceModel(params, forces)
+        self.motors = [MotorModel(params, self.clock.physics_dt_s) for _ in range(num_drones)]
+        self.wind = WindField(wind or WindConfig())
+        self._still_air = self.wind.config.is_still
+        self.states: list[RigidBodyState] = [self.world.drone_state(i) for i in range(num_drones)]
+        self.time_s = 0.0
+
+    def reset(self, states: list[RigidBodyState], rng: np.random.Generator) -> None:
+        """Move every drone to its start state, spin rotors at hover and redraw the wind."""
+        if len(states) != self.num_drones:
+            raise ValueError(f"expected {self.num_drones} start states, got {len(states)}")
+        for i, s in enumerate(states):
+            self.world.reset_drone(i, s)
+            self.motors[i].reset(np.full(4, self.params.hover_rpm))
+        self.wind.reset(rng)
+        self.time_s = 0.0
+        self._read_states()
+
+    def _read_states(self) -> None:
+        self.states = [self.world.drone_state(i) for i in range(self.num_drones)]
+
+    @property
+    def rotor_rpm(self) -> np.ndarray:
+        """Current rotor speeds (num_drones, 4)."""
+        return np.stack([m.rpm for m in self.motors])
+
+    def physics_step(self, rpm_cmd: np.ndarray) -> None:
+        """Apply rotor commands (num_drones, 4) for one physics step and advance the world."""
+        wind = None if self._still_air else self.wind.velocity_world_mps
+        multi = self.num_drones > 1
+        positions = np.stack([s.pos_m for s in self.states]) if multi else None
+        for i, s in enumerate(self.states):
+            rpm = self.motors[i].update(rpm_cmd[i])
+            others = np.delete(positions, i, axis=0) if multi else None
+            force, torque = self.force_model.wrench(rpm, s.pos_m, s.R, s.vel_world_mps, wind, others)
+            self.world.apply_wrench(i, force, torque)
+        self.world.step()
+        self.time_s += self.clock.physics_dt_s
+        self._read_states()
+
+    def advance_wind(self) -> None:
+        """Advance the gust process by one control period."""
+        self.wind.advance(self.clock.ctrl_dt_s)
+
+    def crashed_into_something(self, i: int) -> bool:
+        return self.world.in_contact(i)
+
+    def close(self) -> None:
+        self.world.close()
