@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..sim.params import QuadrotorParams
-from ..sim.rotation import yaw_of
+from ..sim.rotation import cross3, yaw_of
 from ..sim.state import RigidBodyState
 from .mixer import Mixer
 
@@ -81,8 +81,7 @@ class RateController:
 
     def rpm(self, state: RigidBodyState, thrust_n: float, rates_des_body: np.ndarray) -> np.ndarray:
         w = state.R.T @ state.omega_world_radps
-        jw = self._J * w
-        torque = self._J * (self._kw * (rates_des_body - w)) + np.cross(w, jw)
+        torque = self._J * (self._kw * (rates_des_body - w)) + cross3(w, self._J * w)
         return self.mixer.rpm(thrust_n, torque)
 
 
@@ -145,7 +144,7 @@ class CascadedController:
         thrust = float(self._force_des_world @ R[:, 2])
         rates = -self._kR * _vee_skew_error(self._R_des, R)
         rates[2] += self._yaw_rate_ff * R[2, 2]
-        rates = np.clip(rates, -self._max_rate, self._max_rate)
+        rates = np.minimum(np.maximum(rates, -self._max_rate), self._max_rate)
         return self.rate.rpm(state, max(thrust, 0.0), rates)
 
 
@@ -153,9 +152,9 @@ def _attitude_from(force_world: np.ndarray, yaw_rad: float) -> np.ndarray:
     """Rotation whose z axis is along ``force_world`` and whose heading is ``yaw_rad``."""
     z = force_world / np.linalg.norm(force_world)
     x_c = np.array([math.cos(yaw_rad), math.sin(yaw_rad), 0.0])
-    y = np.cross(z, x_c)
+    y = cross3(z, x_c)
     y /= np.linalg.norm(y)
-    x = np.cross(y, z)
+    x = cross3(y, z)
     return np.column_stack([x, y, z])
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .forces import ForceConfig, ForceModel
 from .params import QuadrotorParams
-from .rotation import quat_integrate, quat_to_rot
+from .rotation import cross3, quat_integrate, quat_to_rot
 from .state import RigidBodyState
 
 
@@ -45,10 +45,11 @@ class ExplicitQuadrotor:
         s = self.state
         R = s.R
         force_b, torque_b = self.force_model.wrench(rpm, s.pos_m, R, s.vel_world_mps, wind_world_mps)
+        force_b, torque_b = np.array(force_b), np.array(torque_b)
         acc = R @ force_b / self.params.mass_kg
         acc[2] -= self.params.gravity_mps2
         w_b = R.T @ s.omega_world_radps
-        w_dot = (torque_b - np.cross(w_b, self._J * w_b)) / self._J
+        w_dot = (torque_b - cross3(w_b, self._J * w_b)) / self._J
         vel = s.vel_world_mps + acc * self.dt_s
         pos = s.pos_m + vel * self.dt_s
         w_b = w_b + w_dot * self.dt_s

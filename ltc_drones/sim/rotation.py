@@ -78,3 +78,8 @@ def quat_integrate(q_xyzw: np.ndarray, omega_body_radps: np.ndarray, dt_s: float
         w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
     ])
     return q / np.linalg.norm(q)
+
+
+def cross3(a, b) -> np.ndarray:
+    """Cross product of two 3-vectors (several times faster than ``np.cross`` at this size)."""
+    return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
