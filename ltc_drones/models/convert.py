@@ -81,12 +81,6 @@ def _ltc_from_ncps(module: nn.Module) -> LTC:
     return core
 
 
-def _copy_linear(dst: nn.Linear, src: nn.Linear) -> None:
-    with torch.no_grad():
-        dst.weight.copy_(src.weight)
-        dst.bias.copy_(src.bias)
-
-
 def _cfc_from_ncps(module: nn.Module) -> RecurrentCore:
     if getattr(module, "use_mixed", False):
         raise ConversionError("ncps CfC with mixed_memory=True is not supported; use mixed_memory=False")
@@ -94,6 +88,8 @@ def _cfc_from_ncps(module: nn.Module) -> RecurrentCore:
     fc = getattr(module, "fc", None)
     ref = next(iter(cell.parameters()))
     if type(cell).__name__ == "WiredCfCCell":
+        if isinstance(fc, nn.Linear):
+            raise ConversionError("wired ncps CfC with proj_size is not supported; use proj_size=None")
         wiring = cell._wiring
         layers = _layers_of(wiring) or [list(range(int(wiring.units)))]
         perm = [i for layer in layers for i in layer]
@@ -142,7 +138,9 @@ def from_ncps(module: nn.Module) -> RecurrentCore:
         return _ltc_from_ncps(module)
     if cls in ("CfC", "CfCCell", "WiredCfCCell"):
         return _cfc_from_ncps(module)
-    raise ConversionError(f"cannot convert {cls}; expected an ncps LTC, LTCCell, CfC, CfCCell or WiredCfCCell")
+    raise ConversionError(
+        f"cannot convert {cls}; expected an ncps LTC, LTCCell, CfC, CfCCell or WiredCfCCell"
+    )
 
 
 __all__ = ["ConversionError", "CoreConfigError", "from_ncps"]

@@ -93,9 +93,9 @@ def test_cfc_matches_ncps(mode):
     ours = from_ncps(ref)
     x, dt = _data(2)
     g_ref, g_our = _check(ref, ref.rnn_cell, ours, x, dt)
-    for a, b in zip(g_ref[1:], g_our[1:], strict=False):
-        if a is not None and b is not None and a.shape == b.shape:
-            assert (a - b).abs().max().item() <= TOL
+    for a, b in zip(g_ref[1:], g_our[1:], strict=True):
+        assert a.shape == b.shape
+        assert (a - b).abs().max().item() <= TOL
 
 
 @pytest.mark.parametrize("mode", ["default", "no_gate", "pure"])
