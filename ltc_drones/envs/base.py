@@ -30,6 +30,7 @@ ObsMode = Literal["kin", "rgb", "rgb_kin"]
 OBS_MODES = ("kin", "rgb", "rgb_kin")
 KIN_DIM = 16
 KIN_SCALES = {"goal_m": 5.0, "vel_mps": 2.0, "rates_radps": 10.0}
+KIN_BOUND = 10.0  # every kin entry is clipped to ±KIN_BOUND (a 50 m goal, 20 m/s, 100 rad/s)
 CRASH_TILT_RAD = math.radians(80.0)
 DEFAULT_REWARD_WEIGHTS = {"progress": 1.0, "heading": 0.05, "success": 10.0, "crash": 10.0}
 
@@ -125,7 +126,7 @@ class DroneEnv(gym.Env):
 
     # ---- gymnasium API ----------------------------------------------------------------------
     def _make_observation_space(self) -> spaces.Space:
-        kin = spaces.Box(-np.inf, np.inf, (KIN_DIM,), dtype=np.float32)
+        kin = spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
         cam = self.camera_config
         rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
         if self.obs_mode == "kin":
@@ -213,7 +214,8 @@ class DroneEnv(gym.Env):
         vel_b = R.T @ s.vel_world_mps / KIN_SCALES["vel_mps"]
         grav_b = -R[2, :]
         rates_b = R.T @ s.omega_world_radps / KIN_SCALES["rates_radps"]
-        return np.concatenate([goal_b, vel_b, grav_b, rates_b, self._last_action]).astype(np.float32)
+        kin = np.concatenate([goal_b, vel_b, grav_b, rates_b, self._last_action])
+        return np.clip(kin, -KIN_BOUND, KIN_BOUND).astype(np.float32)
 
     def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.

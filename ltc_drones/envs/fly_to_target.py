@@ -27,7 +27,7 @@ class FlyToTargetEnv(DroneEnv):
     | rpm | rotor 0, 0..21703 rpm | rotor 1 | rotor 2 | rotor 3 |
 
     ## Observation space
-    ``obs="kin"``: ``Box(-inf, inf, (16,), float32)``
+    ``obs="kin"``: ``Box(-10, 10, (16,), float32)`` (entries clipped to ±10)
 
     | index | what | unit / scale |
     |-------|------|--------------|

@@ -1,0 +1,68 @@
+"""The privileged experts succeed on seeded episodes of every task, nominal and under every shift.
+
+The full figure (100 episodes per task and scenario) comes from ``scripts/expert_success.py``.
+"""
+
+import numpy as np
+import pytest
+
+from ltc_drones.control import make_expert
+from ltc_drones.envs import ENV_IDS, available_scenarios, make_env
+
+SHIFTS = [s for s in available_scenarios() if s != "nominal"]
+
+
+def success_rate(task, scenario, seeds, act="vel"):
+    env = make_env(task, scenario=scenario, act=act)
+    expert = make_expert(env)
+    wins = 0
+    for seed in seeds:
+        env.reset(seed=seed)
+        expert.reset()
+        while True:
+            _, _, terminated, truncated, info = env.step(expert.act())
+            if terminated or truncated:
+                break
+        wins += info["is_success"]
+    env.close()
+    return wins / len(seeds)
+
+
+@pytest.mark.parametrize("task", list(ENV_IDS))
+def test_expert_succeeds_on_nominal_episodes(task):
+    assert success_rate(task, "nominal", range(1000, 1012)) >= 11 / 12
+
+
+@pytest.mark.parametrize("shift", SHIFTS)
+@pytest.mark.parametrize("task", list(ENV_IDS))
+def test_expert_succeeds_under_every_shift(task, shift):
+    assert success_rate(task, shift, range(2000, 2004)) >= 3 / 4
+
+
+@pytest.mark.parametrize("act", ["ctbr", "rpm"])
+def test_expert_acts_in_the_envs_action_space(act):
+    env = make_env("fly-to-target", act=act)
+    expert = make_expert(env)
+    env.reset(seed=0)
+    expert.reset()
+    a = expert.act()
+    assert env.action_space.contains(a)
+
+
+def test_expert_needs_a_known_task():
+    class Dummy:
+        unwrapped = object()
+
+    with pytest.raises(ValueError, match="no expert"):
+        make_expert(Dummy())
+
+
+def test_expert_is_deterministic():
+    env = make_env("follow-target")
+    expert = make_expert(env)
+    runs = []
+    for _ in range(2):
+        env.reset(seed=5)
+        expert.reset()
+        runs.append(np.stack([env.step(expert.act())[0] for _ in range(60)]))
+    assert np.array_equal(*runs)
