@@ -21,8 +21,17 @@ from ..sim.simulation import Simulation
 from ..sim.state import RigidBodyState
 from ..sim.wind import WindConfig
 from .actions import ACT_MODES, make_action_mode
-from .camera import CHASE_PROJECTION, SEG_DISTRACTOR, SEG_GROUND, SEG_OTHER, SEG_SKY, SEG_TARGET, CameraConfig, \
-    OnboardCamera, chase_view
+from .camera import (
+    CHASE_PROJECTION,
+    SEG_DISTRACTOR,
+    SEG_GROUND,
+    SEG_OTHER,
+    SEG_SKY,
+    SEG_TARGET,
+    CameraConfig,
+    OnboardCamera,
+    chase_view,
+)
 from .scenario import Scenario, load_scenario
 from .scene import Scene
 

@@ -98,13 +98,13 @@ class OnboardCamera:
         return depth > self.config.near_m and abs(u) <= 1.0 and abs(v) <= 1.0
 
 
-def chase_view(state: RigidBodyState, look_at_m: np.ndarray | None = None, distance_m: float = 1.6):
+def chase_view(state: RigidBodyState, look_at_m: np.ndarray | None = None, distance_m: float = 1.0):
     """View matrix of a third-person camera behind and above the drone."""
     R = state.R
     heading = np.array([R[0, 0], R[1, 0], 0.0])
     n = np.linalg.norm(heading)
     heading = heading / n if n > 1e-6 else np.array([1.0, 0.0, 0.0])
-    eye = state.pos_m - distance_m * heading + np.array([0.0, 0.0, 0.7])
+    eye = state.pos_m - distance_m * heading + np.array([0.0, 0.0, 0.45])
     target = state.pos_m + 0.8 * heading if look_at_m is None else 0.5 * (state.pos_m + np.asarray(look_at_m))
     return pb.computeViewMatrix(list(eye), list(target), [0.0, 0.0, 1.0])
 

@@ -47,7 +47,8 @@ class Scene:
         self.world = world
         self.scenario = scenario
         s = scenario
-        world.set_ground(s.ground_color if s.ground_texture == "none" else (1, 1, 1, 1), ground_texture_png(s.ground_texture))
+        ground_rgba = s.ground_color if s.ground_texture == "none" else (1.0, 1.0, 1.0, 1.0)
+        world.set_ground(ground_rgba, ground_texture_png(s.ground_texture))
         self.lighting = Lighting(direction=s.light_direction, ambient=s.light_ambient, diffuse=s.light_diffuse)
         colors = s.distractor_colors
         self.distractor_ids = [

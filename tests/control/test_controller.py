@@ -32,7 +32,8 @@ def test_step_to_velocity_limit_reaches_90_percent_within_1_s(axis, sign):
     cmd = np.zeros(4)
     cmd[axis] = sign * VelocityLimits().scale[axis]
     reached_at, max_tilt = None, 0.0
-    for k, (s, max_tilt) in enumerate(fly([cmd] * 45)):
+    for k, (s, tilt_so_far) in enumerate(fly([cmd] * 45)):
+        max_tilt = tilt_so_far
         v = (s.vel_body_mps if axis < 2 else s.vel_world_mps)[axis] if axis < 3 else s.omega_world_radps[2]
         if reached_at is None and sign * v >= 0.9 * abs(cmd[axis]):
             reached_at = (k + 1) * CLOCK.ctrl_dt_s
@@ -48,9 +49,7 @@ def test_random_commands_for_60_s_never_tilt_past_60_deg_nor_diverge():
         if k % 15 == 0:  # a new random command every half second
             cmd = rng.uniform(-1, 1, 4) * scale
         commands.append(cmd)
-    last = None
-    for last, max_tilt in fly(commands, start_z=200.0):
-        pass
+    *_, (last, max_tilt) = fly(commands, start_z=200.0)
     assert max_tilt < math.radians(60)
     assert np.all(np.abs(last.vel_world_mps) < 3.0)
     assert np.linalg.norm(last.omega_world_radps) < 5.0

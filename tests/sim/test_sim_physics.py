@@ -5,15 +5,25 @@ import math
 import numpy as np
 import pytest
 
-from ltc_drones.sim import (ExplicitQuadrotor, ForceConfig, ForceModel, QuadrotorParams, RigidBodyState, SimClock,
-                            Simulation, crazyflie_plus, euler_to_quat)
+from ltc_drones.sim import (
+    ExplicitQuadrotor,
+    ForceConfig,
+    ForceModel,
+    QuadrotorParams,
+    RigidBodyState,
+    SimClock,
+    Simulation,
+    crazyflie_plus,
+    euler_to_quat,
+)
 from ltc_drones.sim.forces import drag_force_body_n, ground_effect_gain, rotor_thrusts_n
 from ltc_drones.sim.rotation import quat_to_rot
 
 DT = 1.0 / 240.0
 
 
-def make_sim(forces=ForceConfig(ground_effect=False), params=None) -> Simulation:
+def make_sim(forces=None, params=None) -> Simulation:
+    forces = forces or ForceConfig(ground_effect=False)
     return Simulation(params or QuadrotorParams(), 1, SimClock(240, 30), forces)
 
 
