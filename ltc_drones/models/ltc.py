@@ -160,6 +160,15 @@ class LTC(RecurrentCore):
             self.register_buffer(f"{name}_onehot_src", onehot_src)
             self.register_buffer(f"{name}_onehot_dst", onehot_dst)
 
+    def num_parameters(self, trainable_only: bool = True) -> int:
+        """Scalar parameters that affect the output: entries of the synapse matrices without a synapse
+        in the wiring are not counted."""
+        total = super().num_parameters(trainable_only)
+        n, i_n = self.state_size, self.input_size
+        unused_rec = n * n - self.rec_src.numel()
+        unused_sens = i_n * n - self.sens_src.numel()
+        return total - 4 * unused_rec - 4 * unused_sens  # sigma, mu, w, erev (and sensory_*)
+
     def _pos(self, p: Tensor) -> Tensor:
         return F.softplus(p) if self.config.positive == "softplus" else p
 

@@ -22,7 +22,9 @@ from torch import Tensor
 from torch.autograd.function import once_differentiable
 
 SOURCE = Path(__file__).with_name("ltc_kernel.c")
-CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-shared", "-std=c11"]
+# -ffast-math lets gcc vectorise exp() (glibc libmvec). We compile and link in two steps so that the
+# link does not pull in crtfastmath.o, which would set flush-to-zero for the whole process.
+CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-std=c11"]
 _LIB: ctypes.CDLL | None = None
 _TRIED = False
 
@@ -41,20 +43,23 @@ def _build() -> ctypes.CDLL | None:
     if cc is None or not SOURCE.exists():
         return None
     src = SOURCE.read_bytes()
-    key = hashlib.sha1(src + " ".join(CFLAGS).encode() + _cpu_tag().encode()).hexdigest()[:16]
+    key = hashlib.sha1(src + " ".join(CFLAGS + ["2step"]).encode() + _cpu_tag().encode()).hexdigest()[:16]
     cache = Path(os.environ.get("LTC_DRONES_CACHE", Path.home() / ".cache" / "ltc_drones"))
     lib_path = cache / f"ltc_kernel_{platform.machine()}_{key}.so"
     if not lib_path.exists():
         cache.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
         os.close(fd)
+        obj = tmp + ".o"
         try:
-            subprocess.run([cc, *CFLAGS, str(SOURCE), "-o", tmp, "-lm"], check=True, capture_output=True,
-                           timeout=120)
+            for cmd in ([cc, *CFLAGS, "-c", str(SOURCE), "-o", obj], [cc, "-shared", obj, "-o", tmp, "-lm"]):
+                subprocess.run(cmd, check=True, capture_output=True, timeout=120)
             os.replace(tmp, lib_path)  # atomic: concurrent builders never see a half-written file
         except (OSError, subprocess.SubprocessError):
             Path(tmp).unlink(missing_ok=True)
             return None
+        finally:
+            Path(obj).unlink(missing_ok=True)
     lib = ctypes.CDLL(str(lib_path))
     for suf in ("f32", "f64"):
         for name in ("forward", "backward", "step"):

@@ -1,0 +1,119 @@
+"""Saving, loading and TorchScript export of policies.
+
+File format (one file, written atomically): ``torch.save`` of a dict holding only strings, ints and
+tensors, so it loads with ``weights_only=True``::
+
+    {"format": "ltc_drones.policy", "schema_version": 1, "config": <PolicyConfig JSON>,
+     "dtype": "float32", "state_dict": {name: tensor}}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from ltc_drones.models.policy import Policy, PolicyConfig
+
+FORMAT = "ltc_drones.policy"
+SCHEMA_VERSION = 1
+
+
+class PolicyFileError(ValueError):
+    """A policy file is missing, corrupt, of another format/version, or does not match its config."""
+
+
+def save_policy(path: str | os.PathLike[str], policy: Policy) -> None:
+    """Write ``policy`` to ``path`` (temp file + ``os.replace``, so readers never see half a file)."""
+    path = Path(path)
+    dtype = next(policy.parameters()).dtype
+    payload = {
+        "format": FORMAT, "schema_version": SCHEMA_VERSION, "config": json.dumps(policy.config.to_dict()),
+        "dtype": str(dtype).removeprefix("torch."),
+        "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_policy(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Policy:
+    """Rebuild a policy saved by :func:`save_policy`.
+
+    Raises:
+        PolicyFileError: unreadable/corrupt file, wrong format or schema version, or weights that do
+            not fit the stored config.
+    """
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # torch raises many types for corrupt files
+        raise PolicyFileError(f"{path}: not a readable policy file ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise PolicyFileError(f"{path}: not an {FORMAT} file")
+    if payload.get("schema_version") != SCHEMA_VERSION:
+        raise PolicyFileError(
+            f"{path}: schema version {payload.get('schema_version')} but this code reads {SCHEMA_VERSION}"
+        )
+    try:
+        config = PolicyConfig.from_dict(json.loads(payload["config"]))
+        policy = Policy(config).to(getattr(torch, payload["dtype"]))
+        policy.load_state_dict(payload["state_dict"], strict=True)
+    except (KeyError, ValueError, RuntimeError, AttributeError) as exc:
+        raise PolicyFileError(f"{path}: weights do not match the stored config ({exc})") from exc
+    return policy.to(map_location).eval()
+
+
+class _ActModule(nn.Module):
+    """Scriptable one-step policy: fixed tensor signature, plain torch paths only."""
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__()
+        self.policy = policy
+
+    def forward(self, kin: Tensor, rgb: Tensor, state: Tensor, episode_start: Tensor,
+                dt: Tensor) -> tuple[Tensor, Tensor]:
+        p = self.policy
+        feats = p.encode(kin if p.kin_encoder is not None else None,
+                         rgb if p.rgb_encoder is not None else None)
+        state = state * (1.0 - episode_start.to(state.dtype)).unsqueeze(-1)
+        y, state = p.core._step(feats, state, dt)
+        return torch.tanh(p.head(y)), state
+
+
+def export_torchscript(policy: Policy, path: str | os.PathLike[str] | None = None) -> torch.jit.ScriptModule:
+    """TorchScript (traced) one-step policy.
+
+    The module's signature is ``(kin [B, obs_dim], rgb uint8 [B, H, W, 3], state [B, S],
+    episode_start [B] bool, dt [B] seconds) -> (action [B, A], state)``; pass an empty tensor for the
+    observation part the policy does not use. Cores trace through their plain torch path (the LTC's
+    compiled kernel cannot be scripted). Saved with ``torch.jit.save`` when ``path`` is given.
+    """
+    c = policy.config
+    dtype = next(policy.parameters()).dtype
+    batch = 2
+    kin = torch.zeros(batch, max(c.obs_dim, 1), dtype=dtype)
+    rgb = torch.zeros(batch, *c.image_hw, 3, dtype=torch.uint8)
+    example = (kin, rgb, policy.initial_state(batch), torch.zeros(batch, dtype=torch.bool),
+               torch.full((batch,), 1.0 / 30.0, dtype=dtype))
+    was_training = policy.training
+    policy.eval()
+    try:
+        with torch.no_grad():
+            traced = torch.jit.trace(_ActModule(policy), example, check_trace=False)
+    finally:
+        policy.train(was_training)
+    if path is not None:
+        torch.jit.save(traced, os.fspath(path))
+    return traced

@@ -1,0 +1,133 @@
+"""Every core behind the one interface: step == forward, episode resets, gradients, errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ltc_drones.models import CORE_NAMES, CoreConfigError, CoreInputError, core_config_dict, make_core
+
+B, T, F, O = 3, 7, 5, 4
+SMALL = {"ltc": {"units": 8}, "cfc": {"units": 8, "backbone_units": 16}, "ctrnn": {"units": 8, "unfolds": 2},
+         "lstm": {"units": 8}, "gru": {"units": 8}, "mlp": {"hidden": [16]}, "ode-rnn": {"units": 8}}
+
+
+def _core(name: str, seed: int = 0):
+    torch.manual_seed(seed)
+    return make_core(name, F, O, **SMALL.get(name, {})).double()
+
+
+def _data(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(B, T, F, generator=g, dtype=torch.float64)
+    dt = 0.02 + 0.2 * torch.rand(B, T, generator=g, dtype=torch.float64)
+    return x, dt
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_step_over_sequence_equals_forward(name):
+    core = _core(name)
+    x, dt = _data(1)
+    h0 = 0.1 * torch.randn(B, core.state_size, dtype=torch.float64)
+    with torch.no_grad():
+        y_seq, h_seq = core(x, h0, dt)
+        h, ys = h0, []
+        for t in range(T):
+            y, h = core.step(x[:, t], h, dt[:, t])
+            ys.append(y)
+    assert y_seq.shape == (B, T, O) and h_seq.shape == (B, core.state_size)
+    assert (torch.stack(ys, 1) - y_seq).abs().max() <= 1e-10
+    if core.state_size:
+        assert (h - h_seq).abs().max() <= 1e-10
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_episode_start_resets_only_that_row(name):
+    core = _core(name)
+    x, dt = _data(2)
+    h0 = 0.5 * torch.randn(B, core.state_size, dtype=torch.float64)
+    t0 = 3
+    es = torch.zeros(B, T, dtype=torch.bool)
+    es[1, t0] = True
+    with torch.no_grad():
+        y_plain, _ = core(x, h0, dt)
+        y_reset, _ = core(x, h0, dt, es)
+        y_fresh, _ = core(x[1:2, t0:], None, dt[1:2, t0:])
+    other = [0, 2]
+    assert (y_reset[other] - y_plain[other]).abs().max() <= 1e-12  # other rows untouched
+    assert (y_reset[1, :t0] - y_plain[1, :t0]).abs().max() <= 1e-12  # before the reset: unchanged
+    assert (y_reset[1, t0:] - y_fresh[0]).abs().max() <= 1e-10  # after: as a fresh episode
+    if core.state_size:  # with memory the reset must change something
+        assert (y_reset[1, t0:] - y_plain[1, t0:]).abs().max() > 1e-6
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_gradients_reach_every_parameter(name):
+    core = _core(name).float()
+    x, dt = _data(3)
+    y, h = core(x.float(), None, dt.float())
+    (y.square().mean() + h.sum() * 0.0).backward()
+    for pname, p in core.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), pname
+        if name != "ltc":  # the dense LTC matrices have untouched entries (no synapse)
+            assert p.grad.abs().sum() > 0, pname
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_config_round_trip_and_counts(name):
+    core = _core(name)
+    again = make_core(name, F, O, **core_config_dict(core))
+    assert core.num_parameters() == again.num_parameters() > 0
+    assert core.initial_state(2).shape == (2, core.state_size)
+    assert not core.initial_state(2).any()
+
+
+def test_continuous_time_cores_use_dt():
+    x, _ = _data(4)
+    for name in ("ltc", "ltc-ncp", "cfc", "cfc-ncp", "ctrnn", "ode-rnn"):
+        core = _core(name)
+        with torch.no_grad():
+            y1, _ = core(x, None, 0.05)
+            y2, _ = core(x, None, 0.2)
+        assert (y1 - y2).abs().max() > 1e-6, name
+
+
+def test_unknown_core_name_lists_valid_names():
+    with pytest.raises(CoreConfigError, match="valid names.*ltc-ncp"):
+        make_core("ltcc", F, O)
+
+
+def test_unknown_config_key_lists_valid_keys():
+    with pytest.raises(CoreConfigError, match="valid keys.*unfolds"):
+        make_core("ltc", F, O, unfold=6)
+
+
+@pytest.mark.parametrize(
+    "name, cfg, match",
+    [("ltc-ncp", {"units": 6}, "outputs < units - 2"), ("ltc", {"units": 2}, "exceeds units"),
+     ("cfc", {"units": 8, "projection": False}, "output_size == units"),
+     ("cfc", {"mode": "gated"}, "mode"), ("ode-rnn", {"solver": "dopri5"}, "solver")],
+)
+def test_wiring_or_config_that_does_not_fit(name, cfg, match):
+    with pytest.raises(ValueError, match=match):
+        make_core(name, F, O, **cfg)
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_input_size_mismatch_raises(name):
+    core = _core(name)
+    with pytest.raises(CoreInputError, match=f"\\[B, T, {F}\\]"):
+        core(torch.zeros(2, 3, F + 1, dtype=torch.float64), None, 0.1)
+    with pytest.raises(CoreInputError, match=f"\\[B, {F}\\]"):
+        core.step(torch.zeros(2, F - 1, dtype=torch.float64), None, 0.1)
+    with pytest.raises(CoreInputError, match="state"):
+        core(torch.zeros(2, 3, F, dtype=torch.float64), torch.zeros(2, core.state_size + 1), 0.1)
+
+
+@pytest.mark.parametrize("name", CORE_NAMES)
+def test_bad_dt_raises_everywhere(name):
+    core = _core(name)
+    with pytest.raises(CoreInputError, match="dt"):
+        core(torch.zeros(2, 3, F, dtype=torch.float64), None, -1.0)
+    with pytest.raises(CoreInputError, match="dt"):
+        core(torch.zeros(2, 3, F, dtype=torch.float64), None, float("nan"))

@@ -1,0 +1,147 @@
+"""Policy: actions bounded, act == forward, TorchScript export, save/load round trip, bad files."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+from ltc_drones.models import (
+    CORE_NAMES,
+    Policy,
+    PolicyConfig,
+    PolicyConfigError,
+    PolicyFileError,
+    export_torchscript,
+    load_policy,
+    save_policy,
+)
+
+OBS_DIM, B, T = 7, 3, 5
+SMALL = {"ltc": {"units": 8}, "cfc": {"units": 8, "backbone_units": 16}, "lstm": {"units": 8},
+         "gru": {"units": 8}, "ctrnn": {"units": 8}, "ode-rnn": {"units": 8}, "mlp": {"hidden": [16]}}
+CASES = [(core, "kin") for core in CORE_NAMES] + [("ltc-ncp", "rgb"), ("cfc-ncp", "rgb_kin"),
+                                                   ("lstm", "rgb_kin"), ("ltc", "rgb")]
+
+
+def _policy(core: str, kind: str, hw=(48, 64), seed: int = 0) -> Policy:
+    torch.manual_seed(seed)
+    cfg = PolicyConfig(obs_kind=kind, obs_dim=OBS_DIM if "kin" in kind else 0, image_hw=hw, core=core,
+                       core_config=SMALL.get(core, {}), feature_dim=12, conv_channels=(4, 8, 8))
+    return Policy(cfg).eval()
+
+
+def _obs(kind: str, lead: tuple[int, ...], hw=(48, 64), seed: int = 0):
+    g = torch.Generator().manual_seed(seed)
+    kin = 2.0 * torch.randn(*lead, OBS_DIM, generator=g)
+    rgb = torch.randint(0, 256, (*lead, *hw, 3), generator=g, dtype=torch.uint8)
+    return {"kin": kin, "rgb": rgb}[kind] if kind != "rgb_kin" else {"kin": kin, "rgb": rgb}
+
+
+def _parts(obs, kind):
+    kin = obs["kin"] if kind == "rgb_kin" else (obs if kind == "kin" else torch.zeros(0))
+    rgb = obs["rgb"] if kind == "rgb_kin" else (obs if kind == "rgb" else torch.zeros(0, dtype=torch.uint8))
+    return kin, rgb
+
+
+@pytest.mark.parametrize("core, kind", CASES)
+def test_act_matches_forward_and_is_bounded(core, kind):
+    policy = _policy(core, kind)
+    obs = _obs(kind, (B, T))
+    es = torch.zeros(B, T, dtype=torch.bool)
+    es[2, 2] = True
+    with torch.no_grad():
+        a_seq, s_seq = policy(obs, None, 1 / 30, es)
+    assert a_seq.shape == (B, T, 4) and (a_seq.abs() <= 1).all()
+    state = policy.initial_state(B)
+    for t in range(T):
+        o_t = {k: v[:, t] for k, v in obs.items()} if isinstance(obs, dict) else obs[:, t]
+        a, state = policy.act(o_t, state, es[:, t], 1 / 30)
+        assert (a - a_seq[:, t]).abs().max() <= 1e-5
+    assert state.shape == s_seq.shape
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit")  # deprecated in favour of torch.export; still required
+@pytest.mark.parametrize("core, kind", CASES)
+def test_torchscript_export_gives_same_actions(core, kind, tmp_path):
+    policy = _policy(core, kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer warnings about python values
+        export_torchscript(policy, tmp_path / "policy.ts")
+    scripted = torch.jit.load(str(tmp_path / "policy.ts"))
+    for batch in (1, 4):  # traced at batch 2: shapes must stay dynamic
+        obs = _obs(kind, (batch,), seed=batch)
+        state = 0.1 * torch.randn(batch, policy.core.state_size)
+        es = torch.zeros(batch, dtype=torch.bool)
+        es[0] = True
+        a_ref, s_ref = policy.act(obs, state, es, 1 / 30)
+        a_ts, s_ts = scripted(*_parts(obs, kind), state, es, torch.full((batch,), 1 / 30))
+        assert (a_ts - a_ref).abs().max() <= 1e-5
+        if s_ref.numel():
+            assert (s_ts - s_ref).abs().max() <= 1e-5
+
+
+@pytest.mark.parametrize("core, kind",
+                         [("ltc-ncp", "kin"), ("cfc", "rgb_kin"), ("lstm", "rgb"), ("mlp", "kin")])
+def test_save_load_round_trip(core, kind, tmp_path):
+    policy = _policy(core, kind, seed=3)
+    path = tmp_path / "sub" / "policy.pt"
+    save_policy(path, policy)
+    assert [p.name for p in path.parent.iterdir()] == ["policy.pt"]  # no temp file left
+    loaded = load_policy(path)
+    assert loaded.config == policy.config
+    obs = _obs(kind, (B, T), seed=4)
+    with torch.no_grad():
+        a1, s1 = policy(obs, None, 1 / 30)
+        a2, s2 = loaded(obs, None, 1 / 30)
+    assert torch.equal(a1, a2) and torch.equal(s1, s2)
+
+
+def test_corrupt_and_mismatched_files_raise(tmp_path):
+    policy = _policy("ltc-ncp", "kin")
+    good = tmp_path / "good.pt"
+    save_policy(good, policy)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(good.read_bytes()[:200])
+    with pytest.raises(PolicyFileError, match="not a readable policy file"):
+        load_policy(bad)
+    payload = torch.load(good, weights_only=True)
+    payload["schema_version"] = 99
+    torch.save(payload, tmp_path / "v99.pt")
+    with pytest.raises(PolicyFileError, match="schema version"):
+        load_policy(tmp_path / "v99.pt")
+    payload["schema_version"] = 1
+    payload["config"] = payload["config"].replace('"obs_dim": 7', '"obs_dim": 9')
+    torch.save(payload, tmp_path / "mismatch.pt")
+    with pytest.raises(PolicyFileError, match="do not match"):
+        load_policy(tmp_path / "mismatch.pt")
+    torch.save({"hello": 1}, tmp_path / "other.pt")
+    with pytest.raises(PolicyFileError, match="not an ltc_drones.policy"):
+        load_policy(tmp_path / "other.pt")
+
+
+def test_numpy_observations_and_image_sizes():
+    policy = _policy("gru", "rgb", hw=(96, 128))
+    obs = np.random.default_rng(0).integers(0, 256, (2, 96, 128, 3), dtype=np.uint8)
+    a, s = policy.act(obs, None, np.array([True, False]), 1 / 30)
+    assert a.shape == (2, 4) and s.shape == (2, policy.core.state_size)
+    with pytest.raises(ValueError, match="48, 64, 3"):
+        _policy("gru", "rgb").act(obs, None, None, 1 / 30)
+
+
+@pytest.mark.parametrize(
+    "cfg, match",
+    [({"obs_kind": "depth"}, "obs_kind"), ({"obs_kind": "kin"}, "obs_dim"),
+     ({"core": "transformer", "obs_dim": 3}, "valid names"), ({"obs_kind": "rgb", "image_hw": (10, 10)}, "image_hw")],
+)
+def test_bad_policy_config(cfg, match):
+    with pytest.raises(PolicyConfigError, match=match):
+        PolicyConfig(**cfg)
+
+
+def test_missing_dt_is_an_error():
+    policy = _policy("ltc-ncp", "kin")
+    with pytest.raises(ValueError, match="dt"):
+        policy.act(torch.zeros(1, OBS_DIM), None, None, None)
