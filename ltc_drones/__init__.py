@@ -15,3 +15,10 @@ def _register() -> None:
 
 
 _register()
+
+
+def load_agent(path, env=None):
+    """Load a trained agent (``reset(num_envs)``, ``act(obs)``); see :func:`ltc_drones.training.load_agent`."""
+    from .training.agent import load_agent as _load_agent
+
+    return _load_agent(path, env)

@@ -1,0 +1,115 @@
+"""A trained agent: a policy with its env spec, keeping its own recurrent state between steps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..models import Policy
+from .checkpoint import CheckpointError, policy_from_checkpoint, read_checkpoint
+
+
+def observation_spec(space) -> dict[str, Any]:
+    """A JSON description of an observation space, to compare checkpoints with envs."""
+    from gymnasium import spaces
+
+    if isinstance(space, spaces.Dict):
+        return {k: observation_spec(v) for k, v in sorted(space.spaces.items())}
+    return {"shape": list(space.shape), "dtype": str(space.dtype)}
+
+
+def env_spec_of(env, task: str, scenario: str) -> dict[str, Any]:
+    base = env.unwrapped
+    return {"task": task, "env_id": env.spec.id if env.spec else None, "obs": base.obs_mode, "act": base.act_mode,
+            "scenario": scenario, "ctrl_hz": base.clock.ctrl_hz, "physics_hz": base.clock.physics_hz,
+            "observation_space": observation_spec(env.observation_space)}
+
+
+class Agent:
+    """Acts in closed loop; ``reset(num_envs)`` at episode starts, ``act(obs)`` every control step.
+
+    Args:
+        policy: the network.
+        env_spec: the env it was trained for (task, obs/act modes, control rate, observation space).
+    """
+
+    def __init__(self, policy: Policy, env_spec: dict[str, Any], source: str = "") -> None:
+        self.policy = policy.eval()
+        self.env_spec = env_spec
+        self.source = source
+        self.dt_s = 1.0 / env_spec["ctrl_hz"]
+        self.reset()
+
+    @property
+    def obs_mode(self) -> str:
+        return self.env_spec["obs"]
+
+    def reset(self, num_envs: int = 1) -> None:
+        """Zero the recurrent state for ``num_envs`` parallel episodes."""
+        self.num_envs = num_envs
+        self.state = self.policy.initial_state(num_envs)
+
+    def check_env(self, env) -> None:
+        """Raise :class:`CheckpointError` if ``env`` is not the kind of env this agent was trained for."""
+        base = env.unwrapped
+        have = observation_spec(env.observation_space)
+        want = self.env_spec["observation_space"]
+        if have != want:
+            raise CheckpointError(
+                f"agent {self.source} expects observations {want} (obs={self.obs_mode!r}) but the env gives {have} "
+                f"(obs={base.obs_mode!r})"
+            )
+        if base.act_mode != self.env_spec["act"]:
+            raise CheckpointError(
+                f"agent {self.source} acts in mode {self.env_spec['act']!r}, env uses {base.act_mode!r}"
+            )
+        if base.clock.ctrl_hz != self.env_spec["ctrl_hz"]:
+            raise CheckpointError(
+                f"agent {self.source} was trained at {self.env_spec['ctrl_hz']} Hz, env runs at {base.clock.ctrl_hz} Hz"
+            )
+
+    def act(self, obs) -> np.ndarray:
+        """Action(s) for ``obs``: one observation -> ``(4,)``, a batch of ``num_envs`` -> ``(num_envs, 4)``."""
+        single = self._is_single(obs)
+        batched = _add_batch(obs) if single else obs
+        action, self.state = self.policy.act(batched, self.state, None, self.dt_s)
+        out = action.numpy().astype(np.float32)
+        return out[0] if single else out
+
+    def _is_single(self, obs) -> bool:
+        kin_ndim = 1
+        if isinstance(obs, dict):
+            return np.asarray(obs["kin"]).ndim == kin_ndim
+        arr = np.asarray(obs)
+        return arr.ndim == (3 if self.obs_mode == "rgb" else kin_ndim)
+
+
+def _add_batch(obs):
+    if isinstance(obs, dict):
+        return {k: torch.as_tensor(np.asarray(v)[None]) for k, v in obs.items()}
+    return torch.as_tensor(np.asarray(obs)[None])
+
+
+def load_agent(path: str | os.PathLike, env=None) -> Agent:
+    """Load an agent from a checkpoint file (or a folder holding ``agent.pt`` / ``best.pt``).
+
+    Raises:
+        CheckpointError: corrupt file, another schema version, or (with ``env``) another observation space.
+    """
+    path = Path(path)
+    if path.is_dir():
+        for name in ("agent.pt", "best.pt", "last.pt"):
+            if (path / name).is_file():
+                path = path / name
+                break
+        else:
+            raise FileNotFoundError(f"{path} holds no agent.pt, best.pt or last.pt")
+    payload = read_checkpoint(path)
+    agent = Agent(policy_from_checkpoint(payload, path), payload["env"], source=str(path))
+    if env is not None:
+        agent.check_env(env)
+    return agent

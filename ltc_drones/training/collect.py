@@ -1,0 +1,181 @@
+"""Expert demonstrations collected in parallel worker processes, resumable.
+
+``collect_demonstrations(...)`` flies the privileged expert for ``episodes`` seeded episodes and
+stores each as a shard (see :mod:`ltc_drones.training.storage`). Episodes already in the folder
+are skipped, so running the same command again after an interruption completes the set without
+repeating or losing any episode; a different request for the same folder raises an error.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..envs.registration import env_id_for
+from .storage import (
+    FORMAT,
+    MANIFEST,
+    SCHEMA_VERSION,
+    DatasetError,
+    check_manifest_matches,
+    completed_episodes,
+    episode_seed,
+    read_manifest,
+    write_episode,
+    write_json_atomic,
+)
+
+
+@dataclass(frozen=True)
+class CollectSpec:
+    """What to collect: the env, its modes and scenario, and the seeding."""
+
+    task: str
+    obs: str = "rgb"
+    act: str = "vel"
+    scenario: str = "nominal"
+    base_seed: int = 0
+    physics_hz: int = 240
+    ctrl_hz: int = 30
+
+    def make_env(self):
+        from ..envs import make_env
+
+        return make_env(self.task, obs=self.obs, act=self.act, scenario=self.scenario,
+                        physics_hz=self.physics_hz, ctrl_hz=self.ctrl_hz)
+
+    def manifest(self, source: str = "expert") -> dict:
+        env = self.make_env()
+        cam = env.unwrapped.camera.config
+        env.close()
+        return {
+            "format": FORMAT, "schema_version": SCHEMA_VERSION, "package_version": __version__,
+            "env_id": env_id_for(self.task), "task": self.task, "obs": self.obs, "act": self.act,
+            "scenario": self.scenario, "physics_hz": self.physics_hz, "ctrl_hz": self.ctrl_hz,
+            "image_hw": [cam.height, cam.width], "kin_dim": 16, "base_seed": self.base_seed, "source": source,
+            "seeding": "episode k uses env seed SeedSequence([base_seed, k]).generate_state(1)[0]",
+        }
+
+
+def split_obs(obs) -> dict[str, np.ndarray]:
+    """Observation -> named arrays ``kin`` / ``rgb``."""
+    if isinstance(obs, dict):
+        return {"kin": obs["kin"], "rgb": obs["rgb"]}
+    return {"rgb": obs} if obs.dtype == np.uint8 and obs.ndim == 3 else {"kin": obs}
+
+
+def stack_episode(observations: list, labels: list, executed: list, rewards: list, seed: int,
+                  success: bool) -> dict[str, np.ndarray]:
+    parts = [split_obs(o) for o in observations]
+    arrays = {f"obs_{k}": np.stack([p[k] for p in parts]) for k in parts[0]}
+    arrays.update(label=np.asarray(labels, np.float32), executed=np.asarray(executed, np.float32),
+                  reward=np.asarray(rewards, np.float32), seed=np.int64(seed), success=np.bool_(success))
+    return arrays
+
+
+_WORKER_ENV: dict = {}
+
+
+def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, int, bool]:
+    """Worker: fly one expert episode and write its shard. Returns (index, steps, success)."""
+    from ..control import make_expert
+
+    if spec not in _WORKER_ENV:
+        _WORKER_ENV.clear()
+        env = spec.make_env()
+        _WORKER_ENV[spec] = (env, make_expert(env))
+    env, expert = _WORKER_ENV[spec]
+    seed = episode_seed(spec.base_seed, index)
+    obs, _ = env.reset(seed=seed)
+    expert.reset()
+    observations, labels, rewards = [], [], []
+    while True:
+        action = expert.act()
+        observations.append(obs)
+        labels.append(action)
+        obs, reward, terminated, truncated, info = env.step(action)
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    write_episode(Path(folder), index, stack_episode(observations, labels, labels, rewards, seed, info["is_success"]))
+    return index, len(labels), bool(info["is_success"])
+
+
+def _init_worker() -> None:
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+@dataclass
+class CollectResult:
+    folder: Path
+    new_episodes: int
+    total_episodes: int
+    successes_new: int
+    steps_new: int
+    wall_time_s: float
+
+
+def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, workers: int = 1,
+                           progress: bool = True) -> CollectResult:
+    """Collect ``episodes`` expert episodes into ``out`` (resuming what is already there).
+
+    Raises:
+        DatasetError: ``out`` holds a collection made with other settings.
+        RuntimeError: a worker process died; the shards already written stay valid, rerun to resume.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    folder = Path(out)
+    wanted = spec.manifest()
+    if (folder / MANIFEST).is_file():
+        check_manifest_matches(read_manifest(folder), wanted, folder)
+    elif folder.exists() and any(folder.iterdir()):
+        raise DatasetError(f"{folder} exists, is not empty and holds no {MANIFEST}; choose an empty --out folder")
+    write_json_atomic(folder / MANIFEST, {**wanted, "episodes_requested": episodes})
+    done = completed_episodes(folder)
+    todo = [k for k in range(episodes) if k not in done]
+    t0 = time.perf_counter()
+    successes = steps = 0
+    bar = _progress(len(todo), f"collect {spec.task}/{spec.obs}", progress)
+    try:
+        if workers == 1:
+            for k in todo:
+                _, n, ok = _expert_episode(spec, str(folder), k)
+                successes, steps = successes + ok, steps + n
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+                futures = [pool.submit(_expert_episode, spec, str(folder), k) for k in todo]
+                for fut in as_completed(futures):
+                    _, n, ok = fut.result()
+                    successes, steps = successes + ok, steps + n
+                    bar.update(1)
+    except BrokenProcessPool as exc:
+        have = len(completed_episodes(folder))
+        raise RuntimeError(
+            f"a collection worker died; {have} complete episodes are saved in {folder}. "
+            "Run the same command again to resume."
+        ) from exc
+    finally:
+        bar.close()
+    return CollectResult(folder, len(todo), len(completed_episodes(folder)), successes, steps,
+                         time.perf_counter() - t0)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="episode", disable=not enabled)

@@ -1,0 +1,303 @@
+"""A training run: behaviour cloning on sequences, then optional DAgger rounds; resumable.
+
+The run folder ``runs/<task>__<arch>__<algo>__<seed>__<time>/`` holds ``config.json`` (resolved),
+``metrics.jsonl``, TensorBoard events in ``tb/``, ``best.pt`` and ``last.pt`` (atomic), and the
+DAgger data in ``dagger/round_XX/``. ``resume_run(folder)`` continues from ``last.pt`` with the
+optimiser, the step counters and every random generator restored, so a resumed run ends exactly
+where an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..models import Policy, PolicyConfig
+from .agent import Agent, env_spec_of
+from .augment import augment_images
+from .checkpoint import read_checkpoint, save_checkpoint
+from .collect import CollectSpec, collect_demonstrations
+from .config import TrainConfig
+from .dagger import closed_loop_success, fly_round
+from .dataset import DemoDataset
+from .storage import episode_seed, read_manifest, write_json_atomic
+
+EVAL_SEED_BASE = 10_000  # closed-loop evaluation seeds never overlap the training episodes' streams
+
+
+class MetricsLog:
+    """``metrics.jsonl`` plus TensorBoard scalars (when tensorboard is installed)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "metrics.jsonl"
+        self.tb = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(folder / "tb"))
+        except ImportError:  # pragma: no cover - the dev extra installs tensorboard
+            pass
+
+    def log(self, step: int, values: dict[str, float]) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": step, **values}) + "\n")
+        if self.tb is not None:
+            for k, v in values.items():
+                if isinstance(v, int | float) and math.isfinite(v):
+                    self.tb.add_scalar(k, v, step)
+            self.tb.flush()
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
+
+
+def build_policy(cfg: TrainConfig, dataset: DemoDataset) -> Policy:
+    m = dataset.manifest
+    torch.manual_seed(cfg.seed)
+    pc = PolicyConfig(obs_kind=cfg.obs, obs_dim=m["kin_dim"] if "kin" in cfg.obs else 0,
+                      image_hw=tuple(m["image_hw"]), action_dim=4, core=cfg.arch,
+                      core_config=dict(cfg.core_config), feature_dim=cfg.feature_dim)
+    return Policy(pc)
+
+
+def _batch_tensors(cfg: TrainConfig, batch, rng: np.random.Generator, augment: bool):
+    obs = {}
+    if "kin" in batch.obs:
+        obs["kin"] = torch.as_tensor(batch.obs["kin"])
+    if "rgb" in batch.obs:
+        if augment:
+            obs["rgb"] = augment_images(batch.obs["rgb"], rng, cfg.aug_brightness, cfg.aug_contrast,
+                                        cfg.aug_noise_std, cfg.aug_shift_px)
+        else:
+            obs["rgb"] = torch.as_tensor(batch.obs["rgb"])
+    if cfg.obs != "rgb_kin":
+        obs = obs[cfg.obs]
+    return obs, torch.as_tensor(batch.label), torch.as_tensor(batch.episode_start), torch.as_tensor(batch.loss_mask)
+
+
+def sequence_loss(cfg: TrainConfig, policy: Policy, batch, dt_s: float, rng, augment: bool) -> torch.Tensor:
+    obs, label, episode_start, mask = _batch_tensors(cfg, batch, rng, augment)
+    pred, _ = policy(obs, None, dt_s, episode_start)
+    if cfg.loss == "mse":
+        per_step = ((pred - label) ** 2).mean(-1)
+    else:
+        cos = torch.nn.functional.cosine_similarity(pred, label, dim=-1, eps=1e-6)
+        per_step = (1 - cos) + 0.1 * ((pred - label) ** 2).mean(-1)
+    return (per_step * mask).sum() / mask.sum()
+
+
+class Trainer:
+    """Owns the run folder, the data, the policy, the optimiser and the schedule of phases."""
+
+    def __init__(self, cfg: TrainConfig, folder: Path, progress: bool = True) -> None:
+        self.cfg, self.folder, self.progress = cfg, folder, progress
+        folders = list(cfg.data) or [cfg.default_data_folder]
+        self.expert_folders = [Path(f) for f in folders]
+        self.dataset = DemoDataset(self.expert_folders)
+        self.dataset.check_env(cfg.task, cfg.obs, cfg.act)
+        self.rng = np.random.default_rng([cfg.seed, 7])
+        self.train_ids, self.val_ids = self.dataset.split(cfg.val_fraction, np.random.default_rng([cfg.seed, 3]))
+        self.policy = build_policy(cfg, self.dataset)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=cfg.lr)
+        self.env = self._make_env()
+        self.env_spec = env_spec_of(self.env, cfg.task, cfg.scenario)
+        self.state: dict[str, Any] = {"phase": "bc", "phase_step": 0, "step": 0, "round": 0, "best_val": math.inf,
+                                      "best_success": -1.0, "bad_evals": 0, "wall_time_s": 0.0, "rounds": []}
+        self.log = MetricsLog(folder)
+
+    def _make_env(self):
+        from ..envs import make_env
+
+        m = self.dataset.manifest
+        return make_env(self.cfg.task, obs=self.cfg.obs, act=self.cfg.act, scenario=self.cfg.scenario,
+                        physics_hz=m["physics_hz"], ctrl_hz=m["ctrl_hz"])
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def _rng_state(self) -> dict[str, Any]:
+        return {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()}
+
+    def save(self, name: str) -> None:
+        save_checkpoint(self.folder / name, self.policy, self.env_spec,
+                        {"config": self.cfg.to_dict(), "state": self.state}, self.optimizer, self._rng_state())
+
+    def restore(self, path: Path) -> None:
+        payload = read_checkpoint(path)
+        self.policy.load_state_dict(payload["state_dict"])
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.rng.bit_generator.state = payload["rng"]["numpy"]
+        torch.set_rng_state(payload["rng"]["torch"])
+        self.state = payload["train"]["state"]
+        for r in range(self.state["round"]):
+            self.dataset_add_round(r)
+
+    def dataset_add_round(self, r: int) -> None:
+        folder = self.round_folder(r)
+        before = len(self.dataset)
+        extra = DemoDataset([folder])
+        self.dataset.episodes.extend(extra.episodes)
+        self.train_ids.extend(range(before, len(self.dataset)))
+
+    def round_folder(self, r: int) -> Path:
+        return self.folder / "dagger" / f"round_{r:02d}"
+
+    # ---- phases -----------------------------------------------------------------------------
+    def validate(self) -> float:
+        if not self.val_ids:
+            return math.nan
+        rng = np.random.default_rng([self.cfg.seed, 11])  # the same validation windows every time
+        with torch.no_grad():
+            batch = self.dataset.sample(self.val_ids, 4 * self.cfg.batch, self.cfg.window, self.cfg.warmup, rng)
+            return float(sequence_loss(self.cfg, self.policy, batch, self.dataset.ctrl_dt_s, rng, augment=False))
+
+    def train_phase(self, limit: int, stop_at_step: int | None) -> bool:
+        """Gradient steps until ``limit`` in this phase (or early stop); False if stopped by ``stop_at_step``."""
+        cfg, st = self.cfg, self.state
+        from tqdm import tqdm
+
+        bar = tqdm(total=limit, initial=st["phase_step"], desc=f"{st['phase']} {cfg.arch}", unit="it",
+                   disable=not self.progress)
+        t_last = time.perf_counter()
+        try:
+            while st["phase_step"] < limit:
+                if stop_at_step is not None and st["step"] >= stop_at_step:
+                    return False
+                self.policy.train()
+                batch = self.dataset.sample(self.train_ids, cfg.batch, cfg.window, cfg.warmup, self.rng)
+                loss = sequence_loss(cfg, self.policy, batch, self.dataset.ctrl_dt_s, self.rng, augment=True)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                grad_norm = torch.nn.utils.clip_grad_norm_(self.policy.parameters(), cfg.grad_clip)
+                self.optimizer.step()
+                st["step"] += 1
+                st["phase_step"] += 1
+                bar.update(1)
+                if st["phase_step"] % cfg.eval_every == 0 or st["phase_step"] == limit:
+                    now = time.perf_counter()
+                    st["wall_time_s"] += now - t_last
+                    t_last = now
+                    val = self.validate()
+                    self.log.log(st["step"], {"losses/train": loss.item(), "losses/val": val,
+                                              "losses/grad_norm": float(grad_norm), "time/wall_s": st["wall_time_s"],
+                                              "phase": st["phase"]})
+                    bar.set_postfix(train=f"{loss.item():.4f}", val=f"{val:.4f}")
+                    if st["phase"] == "bc":
+                        if val < st["best_val"] - 1e-6:
+                            st["best_val"], st["bad_evals"] = val, 0
+                            self.save("best.pt")
+                        else:
+                            st["bad_evals"] += 1
+                    self.save("last.pt")
+                    if st["phase"] == "bc" and st["bad_evals"] >= cfg.patience:
+                        break
+        finally:
+            st["wall_time_s"] += time.perf_counter() - t_last
+            bar.close()
+        return True
+
+    def dagger_round(self) -> None:
+        from ..control import make_expert
+
+        cfg, st = self.cfg, self.state
+        r = st["round"]
+        agent = Agent(self.policy, self.env_spec)
+        t0 = time.perf_counter()
+        success = closed_loop_success(self.env, agent, self.eval_seeds())
+        beta = cfg.dagger_beta * 0.5**r
+        manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
+        stats = fly_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest, cfg.dagger_episodes,
+                          beta, base_seed=int(episode_seed(cfg.seed, 1000 + r)), progress=self.progress)
+        self.dataset_add_round(r)
+        st["wall_time_s"] += time.perf_counter() - t0
+        st["rounds"].append({"round": r, "eval_success": success, "beta": beta, **stats})
+        self.log.log(st["step"], {"eval/success_rate": success, "dagger/round": r, "dagger/beta": beta,
+                                  "dagger/mixed_successes": stats["successes"], "time/wall_s": st["wall_time_s"]})
+        self._track_best_success(success)
+        st["round"] += 1
+        st["phase"], st["phase_step"] = "finetune", 0
+        self.save("last.pt")
+
+    def _track_best_success(self, success: float) -> None:
+        if success >= self.state["best_success"]:
+            self.state["best_success"] = success
+            self.save("best.pt")
+
+    def eval_seeds(self) -> list[int]:
+        return [EVAL_SEED_BASE + self.cfg.seed * 1000 + k for k in range(self.cfg.eval_episodes)]
+
+    def run(self, stop_at_step: int | None = None) -> dict[str, Any]:
+        """Run (or continue) the schedule; ``stop_at_step`` stops early as an interruption would."""
+        cfg, st = self.cfg, self.state
+        while st["phase"] != "done":
+            if st["phase"] in ("bc", "finetune"):
+                limit = cfg.iterations if st["phase"] == "bc" else cfg.finetune_iterations
+                if not self.train_phase(limit, stop_at_step):
+                    self.save("last.pt")
+                    return self.summary(stopped=True)
+                more_rounds = cfg.algo == "dagger" and st["round"] < cfg.dagger_rounds
+                st["phase"] = "collect" if more_rounds else "final"
+                st["phase_step"] = 0
+            elif st["phase"] == "collect":
+                self.dagger_round()
+            elif st["phase"] == "final":
+                if cfg.algo == "dagger":
+                    t0 = time.perf_counter()
+                    success = closed_loop_success(self.env, Agent(self.policy, self.env_spec), self.eval_seeds())
+                    st["wall_time_s"] += time.perf_counter() - t0
+                    st["rounds"].append({"round": st["round"], "eval_success": success, "final": True})
+                    self.log.log(st["step"], {"eval/success_rate": success, "dagger/round": st["round"],
+                                              "time/wall_s": st["wall_time_s"]})
+                    self._track_best_success(success)
+                st["phase"] = "done"
+                self.save("last.pt")
+        self.log.close()
+        return self.summary(stopped=False)
+
+    def summary(self, stopped: bool) -> dict[str, Any]:
+        st = self.state
+        return {"run": str(self.folder), "step": st["step"], "stopped": stopped, "best_val": st["best_val"],
+                "best_success": st["best_success"], "rounds": st["rounds"], "wall_time_s": round(st["wall_time_s"], 1)}
+
+
+def run_folder_name(cfg: TrainConfig) -> str:
+    return f"{cfg.task}__{cfg.arch}__{cfg.algo}__{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def ensure_demonstrations(cfg: TrainConfig, progress: bool = True) -> None:
+    """Collect the default expert demonstrations when no data folder was given and none exists."""
+    if cfg.data:
+        return
+    folder = Path(cfg.default_data_folder)
+    spec = CollectSpec(cfg.task, cfg.obs, cfg.act, cfg.scenario, base_seed=cfg.seed)
+    collect_demonstrations(spec, cfg.demo_episodes, folder, workers=cfg.workers, progress=progress)
+
+
+def start_run(cfg: TrainConfig, progress: bool = True, stop_at_step: int | None = None,
+              folder: Path | None = None) -> dict[str, Any]:
+    """Start a new run folder under ``cfg.out`` and train."""
+    ensure_demonstrations(cfg, progress)
+    folder = folder or Path(cfg.out) / run_folder_name(cfg)
+    if (folder / "last.pt").exists():
+        raise FileExistsError(f"{folder} already holds a run; resume it with --resume {folder}")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "config.json", cfg.to_dict())
+    trainer = Trainer(cfg, folder, progress)
+    return trainer.run(stop_at_step)
+
+
+def resume_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None) -> dict[str, Any]:
+    """Continue the run in ``folder`` from its ``last.pt``."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} holds no config.json: not a run folder")
+    cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    trainer = Trainer(cfg, folder, progress)
+    if (folder / "last.pt").is_file():
+        trainer.restore(folder / "last.pt")
+    return trainer.run(stop_at_step)

@@ -1,0 +1,120 @@
+"""Episode storage: one compressed ``.npz`` shard per episode plus a JSON manifest per folder.
+
+A folder is written by one collection (expert demonstrations or a DAgger round). Shards and the
+manifest are written atomically (temp file + ``os.replace``), so a killed process or a full disk
+never leaves a half-written shard behind: the folder always holds only complete episodes, and
+collecting again into it resumes where it stopped.
+
+Shard arrays (T = steps of the episode; ``obs_*[t]`` is what the agent saw before ``label[t]``):
+``obs_kin`` (T, 16) float32 and/or ``obs_rgb`` (T, H, W, 3) uint8, ``label`` (T, 4) float32 (the
+expert's action), ``executed`` (T, 4) float32 (the action actually flown), ``reward`` (T,) float32,
+``seed`` (), ``success`` ().
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+FORMAT = "ltc_drones.demos"
+SCHEMA_VERSION = 1
+MANIFEST = "manifest.json"
+SHARD_RE = re.compile(r"^episode_(\d{6})\.npz$")
+# Keys that must agree between a manifest on disk and a new request for the same folder.
+IDENTITY_KEYS = ("env_id", "task", "obs", "act", "scenario", "ctrl_hz", "physics_hz", "base_seed", "source")
+
+
+class DatasetError(ValueError):
+    """A demonstration folder is missing, corrupt, or does not match what was asked for."""
+
+
+def write_atomic_bytes(path: Path, writer) -> None:
+    """Call ``writer(file_path)`` on a temp file in ``path``'s folder, then move it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    def _w(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+
+    write_atomic_bytes(Path(path), _w)
+
+
+def shard_name(index: int) -> str:
+    return f"episode_{index:06d}.npz"
+
+
+def write_episode(folder: Path, index: int, arrays: dict[str, np.ndarray]) -> Path:
+    """Write one episode shard atomically."""
+    path = Path(folder) / shard_name(index)
+
+    def _w(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+    write_atomic_bytes(path, _w)
+    return path
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    if not path.is_file():
+        raise DatasetError(f"{folder} holds no {MANIFEST}: not a demonstration folder (collect into it first)")
+    try:
+        manifest = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path} is corrupt ({exc}); delete the folder and collect again") from exc
+    if manifest.get("format") != FORMAT:
+        raise DatasetError(f"{path} is not an {FORMAT} manifest")
+    if manifest.get("schema_version") != SCHEMA_VERSION:
+        raise DatasetError(
+            f"{path} has schema version {manifest.get('schema_version')}, this code reads {SCHEMA_VERSION}"
+        )
+    return manifest
+
+
+def check_manifest_matches(manifest: dict[str, Any], wanted: dict[str, Any], folder: Path) -> None:
+    """Raise :class:`DatasetError` naming every key where ``manifest`` differs from ``wanted``."""
+    diffs = [f"{k}: folder has {manifest.get(k)!r}, asked for {wanted[k]!r}"
+             for k in IDENTITY_KEYS if k in wanted and manifest.get(k) != wanted[k]]
+    if diffs:
+        raise DatasetError(f"{folder} does not match the request ({'; '.join(diffs)}); use another --out folder")
+
+
+def completed_episodes(folder: Path) -> dict[int, Path]:
+    """Episode index -> shard path, for every complete shard in ``folder``."""
+    found = {}
+    for p in Path(folder).iterdir():
+        m = SHARD_RE.match(p.name)
+        if m:
+            found[int(m.group(1))] = p
+    return dict(sorted(found.items()))
+
+
+def episode_seed(base_seed: int, index: int) -> int:
+    """The env seed of episode ``index`` of a collection seeded with ``base_seed`` (independent streams)."""
+    return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
+
+
+def load_episode(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:  # zipfile / zlib / ValueError on corrupt files
+        raise DatasetError(f"{path} is corrupt ({type(exc).__name__}: {exc}); delete it and collect again") from exc
