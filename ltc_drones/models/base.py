@@ -162,6 +162,29 @@ class RecurrentCore(nn.Module):
             )
         return h
 
+    def _inference_constants(self, tag: str, build: Any) -> Any:
+        """``build()`` (run without autograd), cached until a parameter changes.
+
+        In-place updates (optimizer steps, ``load_state_dict``) bump ``Tensor._version``; ``.data``
+        reassignment and dtype changes move ``data_ptr()``. Assigning a *new* ``nn.Parameter`` object
+        to the module is not detected: call :meth:`clear_inference_cache` after doing so.
+        """
+        params = self.__dict__.get("_param_list")
+        if params is None:
+            params = self.__dict__["_param_list"] = list(self.parameters())
+        key = (tag, *[(p._version, p.data_ptr()) for p in params])
+        cache = self.__dict__.get("_const_cache")
+        if cache is None or cache[0] != key:
+            with torch.no_grad():
+                cache = (key, build())
+            self.__dict__["_const_cache"] = cache
+        return cache[1]
+
+    def clear_inference_cache(self) -> None:
+        """Forget the cached inference constants (needed only after replacing parameter objects)."""
+        self.__dict__.pop("_const_cache", None)
+        self.__dict__.pop("_param_list", None)
+
     def _ref_tensor(self) -> Tensor:
         for p in self.parameters():
             return p

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ltc_drones.models.base import CoreConfigError, RecurrentCore, dt_column, step_via_sequence
@@ -32,6 +33,14 @@ class LeCunTanh(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return LECUN_SCALE * torch.tanh(LECUN_SLOPE * x)
+
+
+def _lecun_tanh(x: Tensor) -> Tensor:
+    return torch.tanh(x * LECUN_SLOPE).mul_(LECUN_SCALE)
+
+
+ACTIVATION_FNS = {"lecun_tanh": _lecun_tanh, "silu": F.silu, "relu": torch.relu, "tanh": torch.tanh,
+                  "gelu": F.gelu}
 
 
 def make_activation(name: str) -> nn.Module:
@@ -58,10 +67,11 @@ def cfc_update(mode: str, heads: Tensor, hidden: int, ts: float | Tensor, w_tau:
         return -a * torch.exp(-ts * (torch.abs(w_tau) + torch.abs(heads))) * heads + a
     ff = torch.tanh(heads[:, : 2 * hidden])
     ff1, ff2 = ff[:, :hidden], ff[:, hidden:]
-    s = torch.sigmoid(heads[:, 2 * hidden: 3 * hidden] * ts + heads[:, 3 * hidden:])
+    t_a, t_b = heads[:, 2 * hidden: 3 * hidden], heads[:, 3 * hidden:]
+    s = torch.sigmoid(torch.add(t_b, t_a, alpha=ts) if isinstance(ts, float) else torch.addcmul(t_b, t_a, ts))
     if mode == "no_gate":
-        return ff1 + s * ff2
-    return ff1 * (1.0 - s) + s * ff2
+        return torch.addcmul(ff1, s, ff2)
+    return torch.lerp(ff1, ff2, s)  # = ff1 * (1 - s) + s * ff2
 
 
 @dataclass(frozen=True)
@@ -140,19 +150,24 @@ class CfC(RecurrentCore):
         mods = [self.ff1] if self.config.mode == "pure" else [self.ff1, self.ff2, self.time_a, self.time_b]
         return torch.cat([m.weight for m in mods]), torch.cat([m.bias for m in mods])
 
+    def _split_weights(self) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """(W_x^T, W_h^T, b) of the layer reading ``[x, h]``, and the fused heads (W^T, b)."""
+        f = self.input_size
+        w_heads, b_heads = self._heads()
+        first = self.backbone[0] if self.backbone is not None else None
+        if isinstance(first, nn.Linear):
+            w_x, w_h, bias = first.weight[:, :f], first.weight[:, f:], first.bias
+        else:
+            w_x, w_h, bias = w_heads[:, :f], w_heads[:, f:], b_heads
+        return w_x.t(), w_h.t(), bias, w_heads.t(), b_heads
+
     def _forward_seq(self, x: Tensor, h: Tensor, dt: float | Tensor | None,
                      episode_start: Tensor | None) -> tuple[Tensor, Tensor]:
         assert dt is not None
         b, t_len, f = x.shape
-        first = self.backbone[0] if self.backbone is not None else None
-        w_heads, b_heads = self._heads()
-        if isinstance(first, nn.Linear):  # input half of the first backbone layer, whole sequence
-            w_x, w_h, bias = first.weight[:, :f], first.weight[:, f:], first.bias
-        else:
-            w_x, w_h, bias = w_heads[:, :f], w_heads[:, f:], b_heads
-        x_part = torch.addmm(bias, x.transpose(0, 1).reshape(t_len * b, f), w_x.t()).view(t_len, b, -1)
-        w_h_t = w_h.t()
-        w_heads_t = w_heads.t()
+        w_x_t, w_h_t, bias, w_heads_t, b_heads = self._split_weights()
+        # input half of the first layer for the whole sequence at once
+        x_part = torch.addmm(bias, x.transpose(0, 1).reshape(t_len * b, f), w_x_t).view(t_len, b, -1)
         keep = None if episode_start is None else (~episode_start).to(h.dtype).unsqueeze(-1)
         rest = list(self.backbone)[1:] if self.backbone is not None else []
         states = []
@@ -170,7 +185,28 @@ class CfC(RecurrentCore):
         return self.fc(torch.stack(states, 1)), h
 
     def _step(self, x: Tensor, h: Tensor, dt: float | Tensor | None) -> tuple[Tensor, Tensor]:
-        return step_via_sequence(self, x, h, dt)
+        assert dt is not None
+        cfg = self.config
+        if torch.is_grad_enabled() or torch.jit.is_tracing() or (self.training and cfg.backbone_dropout > 0):
+            return step_via_sequence(self, x, h, dt)
+        (w_x_t, w_h_t, bias, w_heads_t, b_heads), hidden, readout = self._inference_constants(
+            "step", self._inference_weights)
+        z = torch.addmm(torch.addmm(bias, x, w_x_t), h, w_h_t)
+        if self.backbone is not None:
+            act = ACTIVATION_FNS[cfg.backbone_activation]
+            z = act(z)
+            for w_t, b in hidden:
+                z = act(torch.addmm(b, z, w_t))
+            z = torch.addmm(b_heads, z, w_heads_t)
+        h = cfc_update(cfg.mode, z, self.state_size, dt_column(dt, h), self.w_tau, self.A)
+        return (h if readout is None else torch.addmm(readout[1], h, readout[0])), h
+
+    def _inference_weights(self) -> tuple:
+        """Contiguous transposed weights for the no-autograd step (cached by the base class)."""
+        hidden = [(m.weight.t().contiguous(), m.bias) for m in list(self.backbone or [])[2:]
+                  if isinstance(m, nn.Linear)]
+        readout = (self.fc.weight.t().contiguous(), self.fc.bias) if isinstance(self.fc, nn.Linear) else None
+        return tuple(w.contiguous() for w in self._split_weights()), hidden, readout
 
     @torch.no_grad()
     def load_ncps(self, cell: nn.Module, proj: nn.Linear | None) -> None:

@@ -123,8 +123,6 @@ class LTC(RecurrentCore):
         self.input_size, self.output_size, self.state_size = input_size, output_size, graph.units
         n, i_n = graph.units, input_size
         self._allocate(n, i_n, output_size, graph)
-        self._cache_key: tuple | None = None
-        self._cache: object = None
 
     # ---- parameters -------------------------------------------------------------------------------
     def _allocate(self, n: int, i_n: int, o_n: int, graph: WiringGraph) -> None:
@@ -294,22 +292,16 @@ class LTC(RecurrentCore):
                                                   keep.unsqueeze(-1), u_n)
         return self.map_outputs(v_seq).transpose(0, 1), v_seq[-1]
 
-    def _inference_cache(self, backend: str) -> object:
-        key = (backend, *((id(p), p._version, p.dtype) for p in self.parameters()))
-        if key != self._cache_key:
-            with torch.no_grad():
-                if backend == "native":
-                    arrays = [self.input_w, self.input_b, self.output_w, self.output_b, self.leak_bias(),
-                              self._pos(self.cm), self.sens_src, self.sens_dst, self.rec_src, self.rec_dst,
-                              *self.synapse_vectors("sens"), *self.synapse_vectors("rec")]
-                    sizes = (self.input_size, self.state_size, self.output_size, self.sens_src.numel(),
-                             self.rec_src.numel(), self.config.unfolds)
-                    self._cache = ltc_native.NativeStep(arrays, sizes)
-                else:
-                    self._cache = {"sens": self.fused_matrices("sens"), "rec": self.fused_matrices("rec"),
-                                   "leak": self.leak_bias(), "cm": self._pos(self.cm)}
-            self._cache_key = key
-        return self._cache
+    def _build_inference(self, backend: str) -> object:
+        if backend == "native":
+            arrays = [self.input_w, self.input_b, self.output_w, self.output_b, self.leak_bias(),
+                      self._pos(self.cm), self.sens_src, self.sens_dst, self.rec_src, self.rec_dst,
+                      *self.synapse_vectors("sens"), *self.synapse_vectors("rec")]
+            sizes = (self.input_size, self.state_size, self.output_size, self.sens_src.numel(),
+                     self.rec_src.numel(), self.config.unfolds)
+            return ltc_native.NativeStep(arrays, sizes)
+        return {"sens": self.fused_matrices("sens"), "rec": self.fused_matrices("rec"),
+                "leak": self.leak_bias(), "cm": self._pos(self.cm)}
 
     def _step(self, x: Tensor, h: Tensor, dt: float | Tensor | None) -> tuple[Tensor, Tensor]:
         assert dt is not None
@@ -318,7 +310,7 @@ class LTC(RecurrentCore):
             return self.reference_step(x, h, dt)
         if torch.is_grad_enabled():  # differentiable single step through the sequence path
             return step_via_sequence(self, x, h, dt)
-        cache = self._inference_cache(backend)
+        cache = self._inference_constants(backend, lambda: self._build_inference(backend))
         if isinstance(cache, ltc_native.NativeStep):
             return cache(x, h, dt)
         assert isinstance(cache, dict)

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ltc_drones.models.base import CoreConfigError, RecurrentCore, dt_column, step_via_sequence
@@ -117,15 +116,12 @@ class WiredCfC(RecurrentCore):
     def _forward_seq(self, x: Tensor, h: Tensor, dt: float | Tensor | None,
                      episode_start: Tensor | None) -> tuple[Tensor, Tensor]:
         assert dt is not None
-        b, t_len, f = x.shape
-        fused = [layer.fused() for layer in self.layers]
-        w0, b0 = fused[0]
-        x_part = F.linear(x.transpose(0, 1), w0[:, :f], b0)  # [T, B, heads], whole sequence
-        splits = [(w[:, :layer.in_features].t(), w[:, layer.in_features:].t(), bias)
-                  for (w, bias), layer in zip(fused, self.layers, strict=True)]
+        splits = self._split_weights()
+        w0_in_t, _, b0 = splits[0]
+        x_part = torch.matmul(x.transpose(0, 1), w0_in_t) + b0  # [T, B, heads], whole sequence
         keep = None if episode_start is None else (~episode_start).to(h.dtype).unsqueeze(-1)
         outs = []
-        for t in range(t_len):
+        for t in range(x.shape[1]):
             if keep is not None:
                 h = h * keep[:, t]
             ts = dt_column(dt[:, t], h) if isinstance(dt, Tensor) else dt
@@ -140,5 +136,25 @@ class WiredCfC(RecurrentCore):
             outs.append(inp)
         return torch.stack(outs, 1), h
 
+    def _split_weights(self) -> list[tuple[Tensor, Tensor, Tensor]]:
+        """Per layer: (W_in^T, W_rec^T, b) of the fused, masked heads."""
+        out = []
+        for layer in self.layers:
+            w, bias = layer.fused()
+            out.append((w[:, :layer.in_features].t(), w[:, layer.in_features:].t(), bias))
+        return out
+
     def _step(self, x: Tensor, h: Tensor, dt: float | Tensor | None) -> tuple[Tensor, Tensor]:
-        return step_via_sequence(self, x, h, dt)
+        assert dt is not None
+        if torch.is_grad_enabled() or torch.jit.is_tracing():
+            return step_via_sequence(self, x, h, dt)
+        splits = self._inference_constants(
+            "step", lambda: [tuple(w.contiguous() for w in s) for s in self._split_weights()])
+        ts = dt_column(dt, h)
+        hs = torch.split(h, self.layer_sizes, dim=1)
+        inp, new = x, []
+        for layer, h_l, (w_in, w_rec, bias) in zip(self.layers, hs, splits, strict=True):
+            heads = torch.addmm(torch.addmm(bias, inp, w_in), h_l, w_rec)
+            inp = cfc_update(layer.mode, heads, layer.hidden, ts, layer.w_tau, layer.A)
+            new.append(inp)
+        return inp, torch.cat(new, 1)

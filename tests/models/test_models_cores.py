@@ -131,3 +131,19 @@ def test_bad_dt_raises_everywhere(name):
         core(torch.zeros(2, 3, F, dtype=torch.float64), None, -1.0)
     with pytest.raises(CoreInputError, match="dt"):
         core(torch.zeros(2, 3, F, dtype=torch.float64), None, float("nan"))
+
+
+@pytest.mark.parametrize("mode", ["default", "no_gate", "pure"])
+@pytest.mark.parametrize("layers, activation", [(0, "lecun_tanh"), (2, "silu"), (3, "gelu")])
+def test_cfc_variants_step_equals_forward(mode, layers, activation):
+    torch.manual_seed(5)
+    core = make_core("cfc", F, O, units=6, mode=mode, backbone_layers=layers, backbone_units=10,
+                     backbone_activation=activation, backbone_dropout=0.3).double().eval()
+    x, dt = _data(6)
+    with torch.no_grad():
+        y_seq, _ = core(x, None, dt)
+        h, ys = None, []
+        for t in range(T):
+            y, h = core.step(x[:, t], h, dt[:, t])
+            ys.append(y)
+    assert (torch.stack(ys, 1) - y_seq).abs().max() <= 1e-12
