@@ -145,6 +145,8 @@ def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, wo
     elif folder.exists() and any(folder.iterdir()):
         raise DatasetError(f"{folder} exists, is not empty and holds no {MANIFEST}; choose an empty --out folder")
     write_json_atomic(folder / MANIFEST, {**wanted, "episodes_requested": episodes})
+    for stale in folder.glob(".episode_*.tmp"):  # left by a process killed while writing
+        stale.unlink()
     done = completed_episodes(folder)
     todo = [k for k in range(episodes) if k not in done]
     t0 = time.perf_counter()
