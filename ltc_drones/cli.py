@@ -75,6 +75,11 @@ def _fly(args: argparse.Namespace, agent_path: str | None, task: str | None, vid
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fly the shipped agent (or the expert with --expert), write a video and an evaluation summary."""
     agent = None if args.expert else str(args.agent)
+    if agent is not None and not Path(agent).is_file():
+        if Path(agent) != DEFAULT_AGENT:
+            raise FileNotFoundError(f"no agent at {agent}")
+        print(f"no shipped agent at {agent}; flying the privileged expert instead", file=sys.stderr)
+        agent = None
     out = Path(args.out)
     name = "expert" if agent is None else Path(agent).parent.name
     summary = _fly(args, agent, None, str(out / f"{name}.{'gif' if args.gif else 'mp4'}"))

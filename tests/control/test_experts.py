@@ -66,3 +66,20 @@ def test_expert_is_deterministic():
         expert.reset()
         runs.append(np.stack([env.step(expert.act())[0] for _ in range(60)]))
     assert np.array_equal(*runs)
+
+
+def test_plus_frame_flies_too():
+    from ltc_drones.sim import crazyflie_plus
+
+    env = make_env("fly-to-target", params=crazyflie_plus())
+    expert = make_expert(env)
+    wins = 0
+    for seed in range(3):
+        env.reset(seed=seed)
+        expert.reset()
+        while True:
+            _, _, terminated, truncated, info = env.step(expert.act())
+            if terminated or truncated:
+                break
+        wins += info["is_success"]
+    assert wins == 3

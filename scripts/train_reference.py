@@ -1,0 +1,125 @@
+"""Train the reference agents (LTC-NCP, BC + DAgger, FlyToTarget) and measure them in closed loop.
+
+Usage:
+    python scripts/train_reference.py --obs kin        # goal: >= 90 % of 100 episodes, <= 10 min
+    python scripts/train_reference.py --obs rgb        # goal: >= 80 % of 100 episodes, <= 60 min
+    python scripts/train_reference.py --obs kin --ship # also copy the agent to agents/ with a model card
+
+Wall time counts everything from the first demonstration to the last gradient step (collection,
+behaviour cloning, DAgger rounds with their closed-loop checks). The test episodes (seeds 20000..)
+are disjoint from the training and model-selection seeds. One torch thread per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import platform
+import shutil
+import time
+from pathlib import Path
+
+import torch
+
+from ltc_drones import __version__
+from ltc_drones.envs import make_env
+from ltc_drones.training import TrainConfig, load_agent, start_run
+from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.training.dagger import closed_loop_success
+
+TEST_SEED_BASE = 20_000
+REFERENCE = {
+    "kin": dict(demo_episodes=100, iterations=1500, dagger_rounds=4, dagger_episodes=20, finetune_iterations=300,
+                eval_episodes=20, lr=3e-3, batch=16, window=32, warmup=8),
+    "rgb": dict(demo_episodes=200, iterations=3000, dagger_rounds=4, dagger_episodes=30, finetune_iterations=600,
+                eval_episodes=20, lr=2e-3, batch=16, window=32, warmup=8),
+}
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return max(0.0, c - h), min(1.0, c + h)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--obs", choices=["kin", "rgb"], default="kin")
+    parser.add_argument("--arch", default="ltc-ncp")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-episodes", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--ship", action="store_true", help="copy the agent to agents/ and write its model card")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    cfg = TrainConfig(task="fly-to-target", obs=args.obs, arch=args.arch, algo="dagger", seed=args.seed,
+                      workers=args.workers, data=(f"data/reference__fly-to-target__{args.obs}__seed{args.seed}",),
+                      out="runs", **REFERENCE[args.obs])
+    from ltc_drones.training import CollectSpec, collect_demonstrations
+
+    t0 = time.perf_counter()
+    collect_demonstrations(CollectSpec(cfg.task, cfg.obs, base_seed=cfg.seed), cfg.demo_episodes, cfg.data[0],
+                           workers=cfg.workers)
+    collect_s = time.perf_counter() - t0
+    summary = start_run(cfg)
+    train_s = time.perf_counter() - t0
+    run = Path(summary["run"])
+    env = make_env(cfg.task, obs=cfg.obs)
+    agent = load_agent(run / "best.pt", env)
+    seeds = [TEST_SEED_BASE + k for k in range(args.test_episodes)]
+    rate = closed_loop_success(env, agent, seeds, progress=True)
+    k = round(rate * len(seeds))
+    lo, hi = wilson(k, len(seeds))
+    command = f"python scripts/train_reference.py --obs {args.obs} --arch {args.arch} --seed {args.seed}"
+    result = {
+        "agent": f"fly-to-target__{args.arch}__{args.obs}", "run": str(run), "command": command,
+        "test_episodes": len(seeds), "successes": k, "success_rate": rate, "wilson95": [round(lo, 3), round(hi, 3)],
+        "wall_time_s": round(train_s, 1), "collection_s": round(collect_s, 1),
+        "dagger_rounds": summary["rounds"], "parameters": sum(p.numel() for p in agent.policy.parameters()),
+        "date": dt.date.today().isoformat(), "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread",
+        "package_version": __version__,
+    }
+    print(json.dumps(result, indent=2))
+    print(f"{args.arch} {args.obs}: {k}/{len(seeds)} test successes ({rate:.0%}, 95% CI [{lo:.2f}, {hi:.2f}]) "
+          f"after {train_s / 60:.1f} min of wall time")
+    if args.ship:
+        ship(run / "best.pt", result, cfg)
+
+
+def ship(best: Path, result: dict, cfg: TrainConfig) -> None:
+    folder = Path("agents") / result["agent"]
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = read_checkpoint(best)
+    policy = load_agent(best).policy
+    save_checkpoint(folder / "agent.pt", policy, payload["env"], {"config": payload["train"]["config"]})
+    (folder / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
+    lo, hi = result["wilson95"]
+    card = f"""# {result['agent']}
+
+An {cfg.arch.upper()} policy (AutoNCP wiring, {policy.core.config.units if hasattr(policy.core.config, 'units') else '?'} neurons,
+{result['parameters']} parameters in all) that flies `ltc_drones/FlyToTarget-v0` from `{cfg.obs}` observations with
+`vel` actions at 30 Hz, trained by behaviour cloning on {cfg.demo_episodes} expert episodes and
+{cfg.dagger_rounds} DAgger rounds of {cfg.dagger_episodes} episodes.
+
+| metric | value |
+|---|---|
+| closed-loop success, {result['test_episodes']} nominal test episodes (seeds {TEST_SEED_BASE}..) | {result['successes']}/{result['test_episodes']} ({result['success_rate']:.0%}), 95 % Wilson [{lo:.2f}, {hi:.2f}] |
+| training wall time (collection + BC + DAgger) | {result['wall_time_s'] / 60:.1f} min on {result['machine']} |
+| date, package version | {result['date']}, {result['package_version']} |
+
+Produced by `{result['command']} --ship`; the full record is `eval.json`.
+Load it with `ltc_drones.load_agent("{folder}/agent.pt")`; fly it with
+`ltc-drones rollout --agent {folder}/agent.pt --episodes 3 --video out.mp4`.
+Limits: trained and tested on the nominal scenario only; distribution shifts are not measured here.
+"""
+    (folder / "README.md").write_text(card)
+    shutil.copy(folder / "eval.json", Path("results") / f"train_reference_{cfg.obs}.json")
+    print(f"shipped to {folder}")
+
+
+if __name__ == "__main__":
+    main()
