@@ -46,8 +46,9 @@ int ltc_forward_##SUF(int64_t TT, int64_t B, int64_t N, int64_t K, int64_t U, co
             memcpy(num, bt, sizeof(T) * N * B);                                                     \
             memcpy(Q, bt + N * B, sizeof(T) * N * B);                                               \
             for (int64_t j = 0; j < K; ++j) {                                                       \
-                const T *vs = cur + src[j] * B;                                                     \
-                T *nd = num + dst[j] * B, *qd = Q + dst[j] * B, *sj = S + j * B;                    \
+                const T *restrict vs = cur + src[j] * B;                                            \
+                T *restrict nd = num + dst[j] * B, *restrict qd = Q + dst[j] * B;                   \
+                T *restrict sj = S + j * B;                                                         \
                 const T a = sig[j], c = negsm[j], e = we[j], g = w[j];                              \
                 for (int64_t b = 0; b < B; ++b) {                                                   \
                     T s = sigm_##SUF(a * vs[b] + c);                                                \
@@ -100,9 +101,9 @@ int ltc_backward_##SUF(int64_t TT, int64_t B, int64_t N, int64_t K, int64_t U, c
                 gvin[i] = p * ct[i];                                                                \
             }                                                                                       \
             for (int64_t j = 0; j < K; ++j) {                                                       \
-                const T *sj = S + j * B, *gpd = gp + dst[j] * B, *gqd = gq + dst[j] * B;            \
-                const T *vs = vin + src[j] * B;                                                     \
-                T *gvs = gvin + src[j] * B;                                                         \
+                const T *restrict sj = S + j * B, *restrict gpd = gp + dst[j] * B;                  \
+                const T *restrict gqd = gq + dst[j] * B, *restrict vs = vin + src[j] * B;           \
+                T *restrict gvs = gvin + src[j] * B;                                                \
                 const T a = sig[j], e = we[j], g = w[j];                                            \
                 T acc_e = 0, acc_w = 0, acc_a = 0, acc_c = 0;                                       \
                 for (int64_t b = 0; b < B; ++b) {                                                   \

@@ -24,19 +24,25 @@ def _data(seed: int):
     return x, dt
 
 
+@torch.no_grad()
+def _forward_and_steps(core, x, dt, h0):
+    """(y, h_T) of ``forward`` and of a ``step`` loop over the same sequence."""
+    y_seq, h_seq = core(x, h0, dt)
+    h, ys = h0, []
+    for t in range(x.shape[1]):
+        y, h = core.step(x[:, t], h, dt[:, t])
+        ys.append(y)
+    return y_seq, h_seq, torch.stack(ys, 1), h
+
+
 @pytest.mark.parametrize("name", CORE_NAMES)
 def test_step_over_sequence_equals_forward(name):
     core = _core(name)
     x, dt = _data(1)
     h0 = 0.1 * torch.randn(B, core.state_size, dtype=torch.float64)
-    with torch.no_grad():
-        y_seq, h_seq = core(x, h0, dt)
-        h, ys = h0, []
-        for t in range(T):
-            y, h = core.step(x[:, t], h, dt[:, t])
-            ys.append(y)
+    y_seq, h_seq, y_steps, h = _forward_and_steps(core, x, dt, h0)
     assert y_seq.shape == (B, T, O) and h_seq.shape == (B, core.state_size)
-    assert (torch.stack(ys, 1) - y_seq).abs().max() <= 1e-10
+    assert (y_steps - y_seq).abs().max() <= 1e-10
     if core.state_size:
         assert (h - h_seq).abs().max() <= 1e-10
 
@@ -140,10 +146,5 @@ def test_cfc_variants_step_equals_forward(mode, layers, activation):
     core = make_core("cfc", F, O, units=6, mode=mode, backbone_layers=layers, backbone_units=10,
                      backbone_activation=activation, backbone_dropout=0.3).double().eval()
     x, dt = _data(6)
-    with torch.no_grad():
-        y_seq, _ = core(x, None, dt)
-        h, ys = None, []
-        for t in range(T):
-            y, h = core.step(x[:, t], h, dt[:, t])
-            ys.append(y)
-    assert (torch.stack(ys, 1) - y_seq).abs().max() <= 1e-12
+    y_seq, h_seq, y_steps, h = _forward_and_steps(core, x, dt, None)
+    assert (y_steps - y_seq).abs().max() <= 1e-12 and (h - h_seq).abs().max() <= 1e-12

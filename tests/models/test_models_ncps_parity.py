@@ -42,6 +42,7 @@ def _check(ref_module, cell, ours, x, dt, state_perm=None):
     xr = x.clone().requires_grad_(True)
     xo = x.clone().requires_grad_(True)
     y_ref, h_ref = _run_ncps_cell(cell, xr, dt, ours.state_size)
+    y_ref = getattr(ref_module, "fc", torch.nn.Identity())(y_ref)  # ncps CfC's proj_size readout
     y_our, h_our = ours(xo, None, dt)
     assert (y_ref - y_our).abs().max().item() <= TOL
     h_ref_ours = h_ref if state_perm is None else h_ref[:, state_perm]
@@ -69,8 +70,9 @@ def test_ltc_matches_ncps(make_wiring, unfolds, softplus):
     with torch.no_grad():  # make the mappings non-trivial
         for name in ("input_w", "input_b", "output_w", "output_b"):
             ref.rnn_cell._params[name].normal_()
-    ours = from_ncps(ref)
     cell = ref.rnn_cell
+    ours = from_ncps(ref if softplus else cell)  # the bare LTCCell converts too
+    assert ours.config.positive == ("softplus" if softplus else "clip")
     wiring = cell._wiring
     perm = ([i for layer in range(3) for i in wiring.get_neurons_of_layer(layer)]
             if isinstance(wiring, ncps_wirings.NCP) else list(range(3, 8)) + list(range(3)))
@@ -86,10 +88,10 @@ def test_ltc_matches_ncps(make_wiring, unfolds, softplus):
         assert (gr - go).abs().max().item() <= TOL
 
 
-@pytest.mark.parametrize("mode", ["default", "no_gate", "pure"])
-def test_cfc_matches_ncps(mode):
+@pytest.mark.parametrize("mode, proj", [("default", None), ("no_gate", None), ("pure", None), ("default", 3)])
+def test_cfc_matches_ncps(mode, proj):
     torch.manual_seed(1)
-    ref = ncps_torch.CfC(F, 12, mode=mode, backbone_units=16, backbone_layers=2).double()
+    ref = ncps_torch.CfC(F, 12, mode=mode, backbone_units=16, backbone_layers=2, proj_size=proj).double()
     ours = from_ncps(ref)
     x, dt = _data(2)
     g_ref, g_our = _check(ref, ref.rnn_cell, ours, x, dt)
