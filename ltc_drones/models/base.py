@@ -12,6 +12,7 @@ discrete cores (LSTM, GRU, MLP) validate it when given and otherwise ignore it.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -40,7 +41,7 @@ def check_dt(dt: float | Tensor | None, batch: int, steps: int | None,
                 "30 Hz control loop, or a tensor [B, T] of per-step elapsed times"
             )
         return None
-    if isinstance(dt, int | float):
+    if isinstance(dt, numbers.Real) and not isinstance(dt, bool):  # Python or numpy scalar
         dt = float(dt)
         if not (math.isfinite(dt) and dt > 0.0):
             raise CoreInputError(f"dt must be a positive finite number of seconds, got {dt}")
