@@ -119,6 +119,15 @@ def test_wiring_or_config_that_does_not_fit(name, cfg, match):
         make_core(name, F, O, **cfg)
 
 
+def test_explicit_wiring_with_wrong_output_count_raises():
+    from ltc_drones.models import AutoNCP, FullyConnected
+
+    with pytest.raises(CoreConfigError, match="motor neurons"):
+        make_core("ltc", F, O, wiring_config=FullyConnected(8, O - 1).to_config())
+    with pytest.raises(CoreConfigError, match="motor"):
+        make_core("cfc-ncp", F, O, wiring_config=AutoNCP(12, O + 1).to_config())
+
+
 @pytest.mark.parametrize("name", CORE_NAMES)
 def test_input_size_mismatch_raises(name):
     core = _core(name)
