@@ -38,7 +38,7 @@ def _fly(args: argparse.Namespace, agent_path: str | None, task: str | None, vid
 
     from .control import make_expert
     from .envs import make_env
-    from .evaluation import run_episode, write_video
+    from .evaluation import record_episode, run_episode, write_video
     from .training import load_agent
 
     agent = load_agent(agent_path) if agent_path else None
@@ -57,7 +57,8 @@ def _fly(args: argparse.Namespace, agent_path: str | None, task: str | None, vid
     records, video = [], None
     t0 = time.perf_counter()
     for k in tqdm(range(args.episodes), desc=f"{task}/{args.scenario}", unit="episode"):
-        rec = run_episode(env, act, seed=args.seed + k, reset=reset, record=k == 0 and video_name is not None)
+        recording = k == 0 and video_name is not None
+        rec = (record_episode if recording else run_episode)(env, act, args.seed + k, reset)
         if rec.frames:
             video = write_video(video_name, rec.frames, fps=env.unwrapped.clock.ctrl_hz)
         records.append(rec)

@@ -8,23 +8,14 @@ Seeds 0..episodes-1; prints one row per task and scenario with successes, rate a
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 from tqdm import tqdm
 
 from ltc_drones.control import make_expert
 from ltc_drones.envs import ENV_IDS, available_scenarios, make_env
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+from ltc_drones.envs.rollout import run_episode
+from ltc_drones.evaluation import wilson_interval
 
 
 def main() -> None:
@@ -40,20 +31,16 @@ def main() -> None:
         for scenario in args.scenarios:
             env = make_env(task, scenario=scenario, act=args.act)
             expert = make_expert(env)
-            wins = 0
-            for seed in tqdm(range(args.episodes), desc=f"{task}/{scenario}", leave=False):
-                env.reset(seed=seed)
-                expert.reset()
-                while True:
-                    _, _, terminated, truncated, info = env.step(expert.act())
-                    if terminated or truncated:
-                        break
-                wins += info["is_success"]
+            def act(_obs, expert=expert):
+                return expert.act()
+
+            wins = sum(run_episode(env, act, seed, expert.reset).success
+                       for seed in tqdm(range(args.episodes), desc=f"{task}/{scenario}", leave=False))
             env.close()
             rows.append((task, scenario, wins, args.episodes))
     print(f"{'task':15s} {'scenario':16s} {'success':>9s} {'rate':>6s}  95% Wilson")
     for task, scenario, k, n in rows:
-        lo, hi = wilson(k, n)
+        lo, hi = wilson_interval(k, n)
         print(f"{task:15s} {scenario:16s} {k:4d}/{n:<4d} {k / n:6.2f}  [{lo:.2f}, {hi:.2f}]")
     print(f"{len(rows)} rows, {sum(r[3] for r in rows)} episodes in {time.perf_counter() - t0:.0f} s (act={args.act})")
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import math
 import platform
 import shutil
 import time
@@ -25,6 +24,7 @@ import torch
 
 from ltc_drones import __version__
 from ltc_drones.envs import make_env
+from ltc_drones.evaluation import wilson_interval
 from ltc_drones.training import TrainConfig, load_agent, start_run
 from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.training.dagger import closed_loop_success
@@ -36,14 +36,6 @@ REFERENCE = {
     "rgb": dict(demo_episodes=200, iterations=3000, dagger_rounds=4, dagger_episodes=30, finetune_iterations=600,
                 eval_episodes=20, lr=2e-3, batch=16, window=32, warmup=8),
 }
-
-
-def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return max(0.0, c - h), min(1.0, c + h)
 
 
 def main() -> None:
@@ -71,9 +63,9 @@ def main() -> None:
     env = make_env(cfg.task, obs=cfg.obs)
     agent = load_agent(run / "best.pt", env)
     seeds = [TEST_SEED_BASE + k for k in range(args.test_episodes)]
-    rate = closed_loop_success(env, agent, seeds, progress=True)
+    rate = closed_loop_success(env, agent, seeds)
     k = round(rate * len(seeds))
-    lo, hi = wilson(k, len(seeds))
+    lo, hi = wilson_interval(k, len(seeds))
     command = f"python scripts/train_reference.py --obs {args.obs} --arch {args.arch} --seed {args.seed}"
     result = {
         "agent": f"fly-to-target__{args.arch}__{args.obs}", "run": str(run), "command": command,
@@ -98,16 +90,19 @@ def ship(best: Path, result: dict, cfg: TrainConfig) -> None:
     save_checkpoint(folder / "agent.pt", policy, payload["env"], {"config": payload["train"]["config"]})
     (folder / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
     lo, hi = result["wilson95"]
+    units = getattr(policy.core.config, "units", "?")
+    score = (f"{result['successes']}/{result['test_episodes']} ({result['success_rate']:.0%}), "
+             f"95 % Wilson [{lo:.2f}, {hi:.2f}]")
     card = f"""# {result['agent']}
 
-An {cfg.arch.upper()} policy (AutoNCP wiring, {policy.core.config.units if hasattr(policy.core.config, 'units') else '?'} neurons,
+An {cfg.arch.upper()} policy ({units} neurons,
 {result['parameters']} parameters in all) that flies `ltc_drones/FlyToTarget-v0` from `{cfg.obs}` observations with
 `vel` actions at 30 Hz, trained by behaviour cloning on {cfg.demo_episodes} expert episodes and
 {cfg.dagger_rounds} DAgger rounds of {cfg.dagger_episodes} episodes.
 
 | metric | value |
 |---|---|
-| closed-loop success, {result['test_episodes']} nominal test episodes (seeds {TEST_SEED_BASE}..) | {result['successes']}/{result['test_episodes']} ({result['success_rate']:.0%}), 95 % Wilson [{lo:.2f}, {hi:.2f}] |
+| closed-loop success, {result['test_episodes']} nominal test episodes (seeds {TEST_SEED_BASE}..) | {score} |
 | training wall time (collection + BC + DAgger) | {result['wall_time_s'] / 60:.1f} min on {result['machine']} |
 | date, package version | {result['date']}, {result['package_version']} |
 

@@ -1,6 +1,9 @@
-"""Closed-loop evaluation: rollouts, videos (more to come: metrics, evaluator, benchmark)."""
+"""Closed-loop evaluation: rollouts, recorded videos, statistics."""
 
-from .rollout import EpisodeRecord, run_episode
+from ..envs.rollout import EpisodeRecord, run_episode, success_rate
+from .metrics import wilson_interval
+from .rollout import record_episode
 from .video import side_by_side, write_video
 
-__all__ = ["EpisodeRecord", "run_episode", "side_by_side", "write_video"]
+__all__ = ["EpisodeRecord", "record_episode", "run_episode", "side_by_side", "success_rate", "wilson_interval",
+           "write_video"]

@@ -82,6 +82,33 @@ def stack_episode(observations: list, labels: list, executed: list, rewards: lis
 _WORKER_ENV: dict = {}
 
 
+def fly_labelled_episode(env, expert, seed: int, learner=None, beta: float = 1.0,
+                         mix_rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """Fly one episode in which the expert labels every state; returns the shard arrays.
+
+    The expert's action is flown with probability ``beta`` (drawn from ``mix_rng``), the
+    ``learner(obs)``'s otherwise; ``beta=1`` (no learner) is plain expert demonstration.
+    """
+    obs, _ = env.reset(seed=seed)
+    expert.reset()
+    observations, labels, executed, rewards = [], [], [], []
+    while True:
+        label = expert.act()
+        action = label
+        if learner is not None:
+            learned = learner(obs)
+            if beta < 1.0 and (mix_rng is None or mix_rng.random() >= beta):
+                action = learned
+        observations.append(obs)
+        labels.append(label)
+        executed.append(action)
+        obs, reward, terminated, truncated, info = env.step(action)
+        rewards.append(reward)
+        if terminated or truncated:
+            break
+    return stack_episode(observations, labels, executed, rewards, seed, info["is_success"])
+
+
 def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, int, bool]:
     """Worker: fly one expert episode and write its shard. Returns (index, steps, success)."""
     from ..control import make_expert
@@ -91,20 +118,9 @@ def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, in
         env = spec.make_env()
         _WORKER_ENV[spec] = (env, make_expert(env))
     env, expert = _WORKER_ENV[spec]
-    seed = episode_seed(spec.base_seed, index)
-    obs, _ = env.reset(seed=seed)
-    expert.reset()
-    observations, labels, rewards = [], [], []
-    while True:
-        action = expert.act()
-        observations.append(obs)
-        labels.append(action)
-        obs, reward, terminated, truncated, info = env.step(action)
-        rewards.append(reward)
-        if terminated or truncated:
-            break
-    write_episode(Path(folder), index, stack_episode(observations, labels, labels, rewards, seed, info["is_success"]))
-    return index, len(labels), bool(info["is_success"])
+    arrays = fly_labelled_episode(env, expert, episode_seed(spec.base_seed, index))
+    write_episode(Path(folder), index, arrays)
+    return index, len(arrays["label"]), bool(arrays["success"])
 
 
 def _init_worker() -> None:

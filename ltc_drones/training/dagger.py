@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..envs.rollout import success_rate
 from .agent import Agent
-from .collect import stack_episode
+from .collect import fly_labelled_episode
 from .storage import MANIFEST, completed_episodes, episode_seed, write_episode, write_json_atomic
 
 
@@ -29,41 +30,15 @@ def fly_round(env, agent: Agent, expert, folder: Path, manifest: dict, episodes:
     for k in tqdm(range(episodes), desc=f"dagger β={beta:.2f}", unit="episode", disable=not progress):
         if k in done:
             continue
-        seed = episode_seed(base_seed, k)
-        mix_rng = np.random.default_rng([base_seed, k, 1])
-        obs, _ = env.reset(seed=seed)
-        expert.reset()
         agent.reset()
-        observations, labels, executed, rewards = [], [], [], []
-        while True:
-            label = expert.act()
-            learner = agent.act(obs)
-            action = label if mix_rng.random() < beta else learner
-            observations.append(obs)
-            labels.append(label)
-            executed.append(action)
-            obs, reward, terminated, truncated, info = env.step(action)
-            rewards.append(reward)
-            if terminated or truncated:
-                break
-        write_episode(folder, k, stack_episode(observations, labels, executed, rewards, seed, info["is_success"]))
-        wins += info["is_success"]
-        steps += len(labels)
+        arrays = fly_labelled_episode(env, expert, episode_seed(base_seed, k), learner=agent.act, beta=beta,
+                                      mix_rng=np.random.default_rng([base_seed, k, 1]))
+        write_episode(folder, k, arrays)
+        wins += bool(arrays["success"])
+        steps += len(arrays["label"])
     return {"successes": wins, "steps": steps}
 
 
-def closed_loop_success(env, agent: Agent, seeds, progress: bool = False) -> float:
+def closed_loop_success(env, agent: Agent, seeds) -> float:
     """Fraction of episodes (one per seed) the agent alone succeeds in."""
-    from tqdm import tqdm
-
-    wins = 0
-    seeds = list(seeds)
-    for seed in tqdm(seeds, desc="eval", unit="episode", disable=not progress):
-        obs, _ = env.reset(seed=int(seed))
-        agent.reset()
-        while True:
-            obs, _, terminated, truncated, info = env.step(agent.act(obs))
-            if terminated or truncated:
-                break
-        wins += info["is_success"]
-    return wins / len(seeds)
+    return success_rate(env, agent.act, seeds, agent.reset)

@@ -8,35 +8,28 @@ import pytest
 
 from ltc_drones.control import make_expert
 from ltc_drones.envs import ENV_IDS, available_scenarios, make_env
+from ltc_drones.envs.rollout import success_rate
 
 SHIFTS = [s for s in available_scenarios() if s != "nominal"]
 
 
-def success_rate(task, scenario, seeds, act="vel"):
-    env = make_env(task, scenario=scenario, act=act)
+def expert_success(task, scenario, seeds, **env_kwargs):
+    env = make_env(task, scenario=scenario, **env_kwargs)
     expert = make_expert(env)
-    wins = 0
-    for seed in seeds:
-        env.reset(seed=seed)
-        expert.reset()
-        while True:
-            _, _, terminated, truncated, info = env.step(expert.act())
-            if terminated or truncated:
-                break
-        wins += info["is_success"]
+    rate = success_rate(env, lambda _obs: expert.act(), seeds, expert.reset)
     env.close()
-    return wins / len(seeds)
+    return rate
 
 
 @pytest.mark.parametrize("task", list(ENV_IDS))
 def test_expert_succeeds_on_nominal_episodes(task):
-    assert success_rate(task, "nominal", range(1000, 1012)) >= 11 / 12
+    assert expert_success(task, "nominal", range(1000, 1012)) >= 11 / 12
 
 
 @pytest.mark.parametrize("shift", SHIFTS)
 @pytest.mark.parametrize("task", list(ENV_IDS))
 def test_expert_succeeds_under_every_shift(task, shift):
-    assert success_rate(task, shift, range(2000, 2004)) >= 3 / 4
+    assert expert_success(task, shift, range(2000, 2004)) >= 3 / 4
 
 
 @pytest.mark.parametrize("act", ["ctbr", "rpm"])
@@ -71,15 +64,4 @@ def test_expert_is_deterministic():
 def test_plus_frame_flies_too():
     from ltc_drones.sim import crazyflie_plus
 
-    env = make_env("fly-to-target", params=crazyflie_plus())
-    expert = make_expert(env)
-    wins = 0
-    for seed in range(3):
-        env.reset(seed=seed)
-        expert.reset()
-        while True:
-            _, _, terminated, truncated, info = env.step(expert.act())
-            if terminated or truncated:
-                break
-        wins += info["is_success"]
-    assert wins == 3
+    assert expert_success("fly-to-target", "nominal", range(3), params=crazyflie_plus()) == 1.0
