@@ -40,12 +40,20 @@ class Row:
     step_us: float
 
 
+MIN_SAMPLE_S = 0.3  # fast calls get more repeats (up to MAX_REPEATS) so their median is stable
+MAX_REPEATS = 40
+
+
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 1) -> float:
-    """Median wall time of ``fn()`` in seconds."""
+    """Median wall time of ``fn()`` in seconds over at least ``repeats`` calls (more for fast calls)."""
     for _ in range(warmup):
         fn()
-    samples = []
-    for _ in range(repeats):
+    t0 = time.perf_counter()
+    fn()
+    first = time.perf_counter() - t0
+    samples = [first]
+    repeats = max(repeats, min(MAX_REPEATS, int(MIN_SAMPLE_S / max(first, 1e-9))))
+    for _ in range(repeats - 1):
         t0 = time.perf_counter()
         fn()
         samples.append(time.perf_counter() - t0)
