@@ -138,14 +138,18 @@ class CascadedController:
         self._yaw_rate_ff = float(cmd[3])
         self._R_des = _attitude_from(self._force_des_world, self._yaw_des)
 
-    def rpm(self, state: RigidBodyState) -> np.ndarray:
-        """Attitude and rate loops for one physics step: rotor speeds (4,)."""
+    def thrust_and_rates(self, state: RigidBodyState) -> tuple[float, np.ndarray]:
+        """Attitude loop: collective thrust (N) along the current body z and desired body rates (3,)."""
         R = state.R
         thrust = float(self._force_des_world @ R[:, 2])
         rates = -self._kR * _vee_skew_error(self._R_des, R)
         rates[2] += self._yaw_rate_ff * R[2, 2]
-        rates = np.minimum(np.maximum(rates, -self._max_rate), self._max_rate)
-        return self.rate.rpm(state, max(thrust, 0.0), rates)
+        return max(thrust, 0.0), np.minimum(np.maximum(rates, -self._max_rate), self._max_rate)
+
+    def rpm(self, state: RigidBodyState) -> np.ndarray:
+        """Attitude and rate loops for one physics step: rotor speeds (4,)."""
+        thrust, rates = self.thrust_and_rates(state)
+        return self.rate.rpm(state, thrust, rates)
 
 
 def _attitude_from(force_world: np.ndarray, yaw_rad: float) -> np.ndarray:

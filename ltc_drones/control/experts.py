@@ -15,8 +15,7 @@ import numpy as np
 
 from ..sim.rotation import yaw_of
 from ..sim.state import RigidBodyState
-from .cascade import CascadedController, ControllerGains, VelocityLimits, _vee_skew_error, \
-    position_to_velocity_command
+from .cascade import CascadedController, ControllerGains, VelocityLimits, position_to_velocity_command
 
 
 @dataclass(frozen=True)
@@ -76,9 +75,7 @@ class Expert:
             rpm = ctl.rpm(state)
             return np.clip(2.0 * rpm / params.max_rpm - 1.0, -1.0, 1.0).astype(np.float32)
         # ctbr: collective thrust along the current body z, body rates from the attitude error.
-        thrust = float(ctl._force_des_world @ state.R[:, 2])
-        rates = -ctl._kR * _vee_skew_error(ctl._R_des, state.R)
-        rates[2] += cmd[3]
+        thrust, rates = ctl.thrust_and_rates(state)
         max_rates = np.asarray(ctl.gains.max_rate_radps)
         t_norm = 2.0 * thrust / (4 * params.max_thrust_per_rotor_n) - 1.0
         return np.clip(np.concatenate([[t_norm], rates / max_rates]), -1.0, 1.0).astype(np.float32)
