@@ -70,18 +70,32 @@ def _vee_skew_error(R_des: np.ndarray, R: np.ndarray) -> np.ndarray:
 
 
 class RateController:
-    """Body-rate loop plus mixer: (collective thrust, body rates) -> rotor speeds."""
+    """Body-rate loop plus mixer: (collective thrust, body rates) -> rotor speeds.
+
+    ``tau = J (K_w (w_des - w)) + w x (J w)``; evaluated with Python floats (hot path, every physics step).
+    """
 
     def __init__(self, params: QuadrotorParams, gains: ControllerGains | None = None) -> None:
         self.params = params
         self.gains = gains or ControllerGains()
         self.mixer = Mixer(params)
-        self._J = params.inertia_diag
-        self._kw = np.asarray(self.gains.rate_p)
+        self._J = tuple(float(v) for v in params.inertia_diag)
+        self._kw = tuple(float(v) for v in self.gains.rate_p)
 
-    def rpm(self, state: RigidBodyState, thrust_n: float, rates_des_body: np.ndarray) -> np.ndarray:
-        w = state.R.T @ state.omega_world_radps
-        torque = self._J * (self._kw * (rates_des_body - w)) + cross3(w, self._J * w)
+    def rpm(self, state: RigidBodyState, thrust_n: float, rates_des_body) -> np.ndarray:
+        (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = state.R.tolist()
+        ox, oy, oz = state.omega_world_radps.tolist()
+        wx = r00 * ox + r10 * oy + r20 * oz  # w_body = R^T w_world
+        wy = r01 * ox + r11 * oy + r21 * oz
+        wz = r02 * ox + r12 * oy + r22 * oz
+        jx, jy, jz = self._J
+        kx, ky, kz = self._kw
+        dx, dy, dz = (float(v) for v in rates_des_body)
+        torque = (
+            jx * kx * (dx - wx) + (wy * jz * wz - wz * jy * wy),
+            jy * ky * (dy - wy) + (wz * jx * wx - wx * jz * wz),
+            jz * kz * (dz - wz) + (wx * jy * wy - wy * jx * wx),
+        )
         return self.mixer.rpm(thrust_n, torque)
 
 

@@ -73,8 +73,8 @@ class ForceModel:
     """Sum of the enabled force terms for one vehicle type.
 
     The module-level functions above are the reference form of each term; this class evaluates
-    the same formulas with Python floats because, at four rotors, that is several times faster
-    than numpy in the per-physics-step hot path (a test checks the two agree).
+    the same formulas with unrolled Python floats because, at four rotors, that is several times
+    faster than numpy in the per-physics-step hot path (a test checks the two agree).
 
     Args:
         params: the vehicle.
@@ -115,25 +115,33 @@ class ForceModel:
             ``(force_body_n, torque_body_nm)`` as lists of 3 floats; gravity is not included.
         """
         cfg = self.config
-        w = rpm.tolist()
-        w2 = [v * v for v in w]
-        f = [self._kf * v for v in w2]
-        (r20, r21, r22) = R[2].tolist()
+        w0, w1, w2, w3 = rpm.tolist()
+        q0, q1, q2, q3 = w0 * w0, w1 * w1, w2 * w2, w3 * w3
+        kf = self._kf
+        f0, f1, f2, f3 = kf * q0, kf * q1, kf * q2, kf * q3
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = self._rotor_xy
+        (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = R.tolist()
         if cfg.ground_effect and r22 > 0.0:
             z, c, hmin = float(pos_m[2]), self._ge_c, self._ge_hmin
-            for i, (x, y) in enumerate(self._rotor_xy):
-                h = max(z + x * r20 + y * r21, hmin)
-                f[i] *= 1.0 + c / (h * h)
-        thrust = f[0] + f[1] + f[2] + f[3]
-        tau_x = sum(y * fi for (_, y), fi in zip(self._rotor_xy, f, strict=True))
-        tau_y = -sum(x * fi for (x, _), fi in zip(self._rotor_xy, f, strict=True))
-        tau_z = sum(k * v for k, v in zip(self._yaw, w2, strict=True))
+            h0 = max(z + x0 * r20 + y0 * r21, hmin)
+            h1 = max(z + x1 * r20 + y1 * r21, hmin)
+            h2 = max(z + x2 * r20 + y2 * r21, hmin)
+            h3 = max(z + x3 * r20 + y3 * r21, hmin)
+            f0, f1, f2, f3 = (f0 * (1.0 + c / (h0 * h0)), f1 * (1.0 + c / (h1 * h1)), f2 * (1.0 + c / (h2 * h2)),
+                              f3 * (1.0 + c / (h3 * h3)))
+        thrust = f0 + f1 + f2 + f3
+        tau_x = y0 * f0 + y1 * f1 + y2 * f2 + y3 * f3
+        tau_y = -(x0 * f0 + x1 * f1 + x2 * f2 + x3 * f3)
+        k0, k1, k2, k3 = self._yaw
+        tau_z = k0 * q0 + k1 * q1 + k2 * q2 + k3 * q3
         fx = fy = 0.0
         fz = thrust
         if cfg.drag:
-            air = vel_world_mps if wind_world_mps is None else vel_world_mps - wind_world_mps
-            ax, ay, az = (R.T @ air).tolist()
-            s = w[0] + w[1] + w[2] + w[3]
+            vx, vy, vz = (vel_world_mps if wind_world_mps is None else vel_world_mps - wind_world_mps).tolist()
+            ax = r00 * vx + r10 * vy + r20 * vz  # airspeed in the body frame: R^T v
+            ay = r01 * vx + r11 * vy + r21 * vz
+            az = r02 * vx + r12 * vy + r22 * vz
+            s = w0 + w1 + w2 + w3
             fx, fy, fz = -self._kxy * ax * s, -self._kxy * ay * s, fz - self._kz * az * s
         if cfg.downwash and others_pos_m is not None and len(others_pos_m):
             dx, dy, dz = (R.T @ downwash_force_world_n(self.params, pos_m, others_pos_m)).tolist()

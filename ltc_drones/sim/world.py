@@ -127,7 +127,8 @@ class PyBulletWorld:
         body = self.drone_ids[i]
         pos, quat = pb.getBasePositionAndOrientation(body, physicsClientId=self.cid)
         vel, omega = pb.getBaseVelocity(body, physicsClientId=self.cid)
-        return RigidBodyState(np.array(pos), np.array(quat), np.array(vel), np.array(omega), quat_to_rot(quat))
+        flat = np.array(pos + quat + vel + omega)  # one allocation, four views (hot path)
+        return RigidBodyState(flat[0:3], flat[3:7], flat[7:10], flat[10:13], quat_to_rot(quat))
 
     def apply_wrench(self, i: int, force_body_n, torque_body_nm) -> None:
         """Apply a body-frame force at the centre of mass and a body-frame torque for one step."""
