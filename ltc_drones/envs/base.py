@@ -99,8 +99,6 @@ class DroneEnv(gym.Env):
         self._seg_lut: dict[int, int] = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
         self._seg_lut.update({b: SEG_TARGET for b in self.target_ids})
         self._seg_lut.update({b: SEG_DISTRACTOR for b in self.scene.distractor_ids})
-        self._last_rgb: np.ndarray | None = None
-        self._last_seg: np.ndarray | None = None
         self._reset_done = False
 
     # ---- to be provided by tasks ------------------------------------------------------------
@@ -125,28 +123,24 @@ class DroneEnv(gym.Env):
 
     def _task_reward_terms(self) -> dict[str, float]:
         """Task-specific reward terms of this step (the base adds crash and success)."""
-        d = self._distance_m
-        progress = self._prev_distance_m - d
-        u, _, depth = self.camera.project(self.state, self.goal_pos_m)
-        heading = math.cos(min(abs(math.atan(u * math.tan(math.radians(self.camera.config.hfov_deg) / 2))),
-                               math.pi / 2)) if depth > 0 else -1.0
         w = self.reward_weights
+        progress = self._prev_distance_m - self._distance_m
+        # cos of the horizontal bearing of the goal off the body x axis (1: straight ahead).
+        d = self.state.R.T @ (self.goal_pos_m - self.state.pos_m)
+        horiz = math.hypot(d[0], d[1])
+        heading = d[0] / horiz if horiz > 1e-6 else 1.0
         return {"progress": w["progress"] * progress, "heading": w["heading"] * heading}
 
     # ---- gymnasium API ----------------------------------------------------------------------
     def _make_observation_space(self) -> spaces.Space:
         kin = spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
-        cam = self.camera_config
+        cam = self.camera.config
         rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
         if self.obs_mode == "kin":
             return kin
         if self.obs_mode == "rgb":
             return rgb
         return spaces.Dict({"rgb": rgb, "kin": kin})
-
-    @property
-    def camera_config(self) -> CameraConfig:
-        return self.camera.config if hasattr(self, "camera") else CameraConfig()
 
     @property
     def state(self) -> RigidBodyState:
@@ -159,6 +153,10 @@ class DroneEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         rng = self.np_random
+        # Diagnostics (videos, saliency) draw their camera noise from a spawned child stream, never
+        # from np_random itself, so that looking at an episode cannot change it (spawning draws nothing).
+        self._diag_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        self._obs_rgb: tuple[int, np.ndarray] | None = None
         start = self._task_reset(rng)
         self.scene.place_distractors(rng, start.pos_m, yaw_of(start.R), [self.goal_pos_m])
         self.sim.reset([start], rng)
@@ -207,7 +205,7 @@ class DroneEnv(gym.Env):
     def render(self):
         if self.render_mode != "rgb_array":
             return None
-        goal = self.goal_pos_m if hasattr(self, "_step_count") else None
+        goal = self.goal_pos_m if self._reset_done else None
         rgb, _ = self.sim.world.render(chase_view(self.state, goal), CHASE_PROJECTION, 320, 240, self.scene.lighting)
         return rgb
 
@@ -230,38 +228,38 @@ class DroneEnv(gym.Env):
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
 
         Classes: 0 other (drones), 1 target, 2 distractor, 3 ground, 4 sky (``camera.SEG_CLASSES``).
+        With ``postprocess`` the scenario's brightness, contrast and noise are applied as in observations.
         """
-        cam = self.camera.config
-        rgb, seg = self.sim.world.render(self.camera.view_matrix(self.state), self.camera.projection,
-                                         cam.width, cam.height, self.scene.lighting)
+        rgb, seg = self._render_onboard()
         if postprocess:
-            rgb = self._postprocess(rgb)
+            if self._obs_rgb is not None and self._obs_rgb[0] == self._step_count:
+                rgb = self._obs_rgb[1]  # exactly what the agent saw at this step
+            else:
+                rgb = self._postprocess(rgb, self._diag_rng)
         lut = np.full(max(self._seg_lut) + 2, SEG_OTHER, dtype=np.uint8)
         for body, cls in self._seg_lut.items():
             lut[body + 1] = cls
-        classes = lut[np.clip(seg, -1, len(lut) - 2) + 1]
-        self._last_rgb, self._last_seg = rgb, classes
-        return rgb, classes
+        return rgb, lut[np.clip(seg, -1, len(lut) - 2) + 1]
 
-    def _postprocess(self, rgb: np.ndarray) -> np.ndarray:
+    def _render_onboard(self) -> tuple[np.ndarray, np.ndarray]:
+        cam = self.camera.config
+        return self.sim.world.render(self.camera.view_matrix(self.state), self.camera.projection,
+                                     cam.width, cam.height, self.scene.lighting)
+
+    def _postprocess(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         s = self.scenario
         if s.contrast == 1.0 and s.brightness == 0.0 and s.camera_noise_std == 0.0:
             return rgb
         img = (rgb.astype(np.float32) - 128.0) * s.contrast + 128.0 + s.brightness
         if s.camera_noise_std:
-            img += self.np_random.normal(0.0, s.camera_noise_std, size=img.shape).astype(np.float32)
+            img += rng.normal(0.0, s.camera_noise_std, size=img.shape).astype(np.float32)
         return np.clip(np.rint(img), 0, 255).astype(np.uint8)
-
-    def _onboard_rgb(self) -> np.ndarray:
-        cam = self.camera.config
-        rgb, _ = self.sim.world.render(self.camera.view_matrix(self.state), self.camera.projection,
-                                       cam.width, cam.height, self.scene.lighting)
-        return self._postprocess(rgb)
 
     def _observe(self):
         if self.obs_mode == "kin":
             return self.kinematic_observation()
-        rgb = self._onboard_rgb()
+        rgb = self._postprocess(self._render_onboard()[0], self.np_random)
+        self._obs_rgb = (self._step_count, rgb)
         if self.obs_mode == "rgb":
             return rgb
         return {"rgb": rgb, "kin": self.kinematic_observation()}

@@ -203,3 +203,25 @@ def test_hiking_markers_are_each_visible_from_the_last():
         for k in range(1, len(m)):
             leg = m[k] - m[k - 1]
             assert 1.5 <= math.hypot(leg[0], leg[1]) <= 3.0 + 1e-9
+
+
+@pytest.mark.parametrize("obs", ["kin", "rgb"])
+def test_recording_an_episode_does_not_change_it(obs):
+    from ltc_drones.control import make_expert
+    from ltc_drones.envs.rollout import run_episode
+    from ltc_drones.evaluation import record_episode
+
+    env = make_env("fly-to-target", obs=obs, scenario="camera-noise", render_mode="rgb_array")
+    expert = make_expert(env)
+    traces = []
+    for runner in (run_episode, record_episode, run_episode):
+        trace = []
+
+        def act(o, trace=trace):
+            trace.append(np.asarray(o).copy())
+            return expert.act()
+
+        rec = runner(env, act, 5, expert.reset)
+        traces.append((rec.steps, rec.final_distance_m, trace))
+    assert traces[0][:2] == traces[1][:2] == traces[2][:2]
+    assert all(np.array_equal(a, b) for a, b in zip(traces[0][2], traces[1][2], strict=True))
