@@ -34,7 +34,7 @@ REFERENCE = {
     "kin": dict(demo_episodes=100, iterations=1500, dagger_rounds=4, dagger_episodes=20, finetune_iterations=300,
                 eval_episodes=20, lr=3e-3, batch=16, window=32, warmup=8),
     "rgb": dict(demo_episodes=200, iterations=3000, dagger_rounds=4, dagger_episodes=30, finetune_iterations=600,
-                eval_episodes=20, lr=2e-3, batch=16, window=32, warmup=8),
+                eval_episodes=20, lr=2e-3, batch=16, window=32, warmup=8, finetune_lr=5e-4, takeover_lost_s=0.5),
 }
 
 
@@ -46,11 +46,18 @@ def main() -> None:
     parser.add_argument("--test-episodes", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--ship", action="store_true", help="copy the agent to agents/ and write its model card")
+    parser.add_argument("--demo-episodes", type=int, default=None, help="override the recipe's demonstrations")
+    parser.add_argument("--iterations", type=int, default=None, help="override the recipe's BC iterations")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    recipe = dict(REFERENCE[args.obs])
+    for key in ("demo_episodes", "iterations"):
+        if getattr(args, key) is not None:
+            recipe[key] = getattr(args, key)
     cfg = TrainConfig(task="fly-to-target", obs=args.obs, arch=args.arch, algo="dagger", seed=args.seed,
-                      workers=args.workers, data=(f"data/reference__fly-to-target__{args.obs}__seed{args.seed}",),
-                      out="runs", **REFERENCE[args.obs])
+                      workers=args.workers, out="runs",
+                      data=(f"data/reference__fly-to-target__{args.obs}__{recipe['demo_episodes']}ep__seed{args.seed}",),
+                      **recipe)
     from ltc_drones.training import CollectSpec, collect_demonstrations
 
     t0 = time.perf_counter()
@@ -67,6 +74,9 @@ def main() -> None:
     k = round(rate * len(seeds))
     lo, hi = wilson_interval(k, len(seeds))
     command = f"python scripts/train_reference.py --obs {args.obs} --arch {args.arch} --seed {args.seed}"
+    for key in ("demo_episodes", "iterations"):
+        if getattr(args, key) is not None:
+            command += f" --{key.replace('_', '-')} {getattr(args, key)}"
     result = {
         "agent": f"fly-to-target__{args.arch}__{args.obs}", "run": str(run), "command": command,
         "test_episodes": len(seeds), "successes": k, "success_rate": rate, "wilson95": [round(lo, 3), round(hi, 3)],

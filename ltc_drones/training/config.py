@@ -57,6 +57,12 @@ class TrainConfig:
     dagger_beta: float = 0.5
     """Probability that the expert's action is flown in round 1; halves every round."""
     finetune_iterations: int = 300
+    finetune_lr: float | None = None
+    """Learning rate of the DAgger fine-tuning phases (default: ``lr``)."""
+    takeover_lost_s: float | None = None
+    """Expert takeover during DAgger rounds (after HG-DAgger, Kelly et al., ICRA 2019): once the goal has
+    been out of the onboard camera's view for this long, the expert flies until it is back in view.
+    ``None``: the learner keeps control."""
     eval_episodes: int = 20
     """Closed-loop evaluation episodes after each DAgger round."""
     out: str = "runs"

@@ -18,8 +18,12 @@ from .storage import MANIFEST, completed_episodes, episode_seed, write_episode, 
 
 
 def fly_round(env, agent: Agent, expert, folder: Path, manifest: dict, episodes: int, beta: float,
-              base_seed: int, progress: bool = True) -> dict[str, float]:
-    """Fly ``episodes`` learner episodes (resumable) into ``folder``; returns success and step counts."""
+              base_seed: int, progress: bool = True, takeover_steps: int | None = None) -> dict[str, float]:
+    """Fly ``episodes`` learner episodes (resumable) into ``folder``; returns success and step counts.
+
+    With ``takeover_steps``, the expert flies whenever the goal has been out of view that many steps,
+    until it is back in view (see ``TrainConfig.takeover_lost_s``).
+    """
     from tqdm import tqdm
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -31,12 +35,29 @@ def fly_round(env, agent: Agent, expert, folder: Path, manifest: dict, episodes:
         if k in done:
             continue
         agent.reset()
-        arrays = fly_labelled_episode(env, expert, episode_seed(base_seed, k), learner=agent.act, beta=beta,
+        learner = agent.act if takeover_steps is None else _with_takeover(env, agent.act, expert, takeover_steps)
+        arrays = fly_labelled_episode(env, expert, episode_seed(base_seed, k), learner=learner, beta=beta,
                                       mix_rng=np.random.default_rng([base_seed, k, 1]))
         write_episode(folder, k, arrays)
         wins += bool(arrays["success"])
         steps += len(arrays["label"])
     return {"successes": wins, "steps": steps}
+
+
+def _with_takeover(env, learner, expert, lost_steps: int):
+    """The learner's action, or the expert's while the goal has been out of view ``lost_steps`` steps."""
+    base = env.unwrapped
+    lost = 0
+
+    def act(obs):
+        nonlocal lost
+        if base._step_count == 0:
+            lost = 0
+        lost = 0 if base.target_in_view() else lost + 1
+        action = learner(obs)  # always called, so the learner's recurrent state follows the episode
+        return expert.act() if lost >= lost_steps else action
+
+    return act
 
 
 def closed_loop_success(env, agent: Agent, seeds) -> float:

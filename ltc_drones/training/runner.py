@@ -161,6 +161,9 @@ class Trainer:
         cfg, st = self.cfg, self.state
         from tqdm import tqdm
 
+        lr = cfg.lr if st["phase"] == "bc" or cfg.finetune_lr is None else cfg.finetune_lr
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
         bar = tqdm(total=limit, initial=st["phase_step"], desc=f"{st['phase']} {cfg.arch}", unit="it",
                    disable=not self.progress)
         t_last = time.perf_counter()
@@ -211,8 +214,10 @@ class Trainer:
         success = closed_loop_success(self.env, agent, self.eval_seeds())
         beta = cfg.dagger_beta * 0.5**r
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
+        takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
         stats = fly_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest, cfg.dagger_episodes,
-                          beta, base_seed=int(episode_seed(cfg.seed, 1000 + r)), progress=self.progress)
+                          beta, base_seed=int(episode_seed(cfg.seed, 1000 + r)), progress=self.progress,
+                          takeover_steps=takeover)
         self.dataset_add_round(r)
         st["wall_time_s"] += time.perf_counter() - t0
         st["rounds"].append({"round": r, "eval_success": success, "beta": beta, **stats})
