@@ -48,8 +48,15 @@ def main() -> None:
     parser.add_argument("--ship", action="store_true", help="copy the agent to agents/ and write its model card")
     parser.add_argument("--demo-episodes", type=int, default=None, help="override the recipe's demonstrations")
     parser.add_argument("--iterations", type=int, default=None, help="override the recipe's BC iterations")
+    parser.add_argument("--ship-result", default=None,
+                        help="ship the agent of a finished run from the JSON result it printed (no training)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.ship_result:
+        result = json.loads(Path(args.ship_result).read_text())
+        cfg = TrainConfig.from_dict(json.loads((Path(result["run"]) / "config.json").read_text()))
+        ship(Path(result["run"]) / "best.pt", result, cfg)
+        return
     recipe = dict(REFERENCE[args.obs])
     for key in ("demo_episodes", "iterations"):
         if getattr(args, key) is not None:
@@ -116,7 +123,8 @@ An {cfg.arch.upper()} policy ({units} neurons,
 | training wall time (collection + BC + DAgger) | {result['wall_time_s'] / 60:.1f} min on {result['machine']} |
 | date, package version | {result['date']}, {result['package_version']} |
 
-Produced by `{result['command']} --ship`; the full record is `eval.json`.
+Produced by `{result['command']}` (then shipped here with `--ship`, or `--ship-result` on its
+printed JSON); the full record is `eval.json`.
 Load it with `ltc_drones.load_agent("{folder}/agent.pt")`; fly it with
 `ltc-drones rollout --agent {folder}/agent.pt --episodes 3 --video out.mp4`.
 Limits: trained and tested on the nominal scenario only; distribution shifts are not measured here.
