@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--ship", action="store_true", help="copy the agent to agents/ and write its model card")
     parser.add_argument("--demo-episodes", type=int, default=None, help="override the recipe's demonstrations")
     parser.add_argument("--iterations", type=int, default=None, help="override the recipe's BC iterations")
+    parser.add_argument("--conv-pool", choices=["avg", "max"], default=None, help="override the conv head's pooling")
     parser.add_argument("--ship-result", default=None,
                         help="ship the agent of a finished run from the JSON result it printed (no training)")
     args = parser.parse_args()
@@ -58,7 +59,7 @@ def main() -> None:
         ship(Path(result["run"]) / "best.pt", result, cfg)
         return
     recipe = dict(REFERENCE[args.obs])
-    for key in ("demo_episodes", "iterations"):
+    for key in ("demo_episodes", "iterations", "conv_pool"):
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
     cfg = TrainConfig(task="fly-to-target", obs=args.obs, arch=args.arch, algo="dagger", seed=args.seed,
@@ -81,7 +82,7 @@ def main() -> None:
     k = round(rate * len(seeds))
     lo, hi = wilson_interval(k, len(seeds))
     command = f"python scripts/train_reference.py --obs {args.obs} --arch {args.arch} --seed {args.seed}"
-    for key in ("demo_episodes", "iterations"):
+    for key in ("demo_episodes", "iterations", "conv_pool"):
         if getattr(args, key) is not None:
             command += f" --{key.replace('_', '-')} {getattr(args, key)}"
     result = {

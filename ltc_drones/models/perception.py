@@ -14,9 +14,13 @@ POOLED_HW = (3, 4)  # conv features are pooled to this grid, whatever the input 
 
 
 class ConvEncoder(nn.Module):
-    """``uint8 [N, H, W, 3] -> [N, feature_dim]``: strided conv stack, adaptive pooling, linear."""
+    """``uint8 [N, H, W, 3] -> [N, feature_dim]``: strided conv stack, adaptive pooling, linear.
 
-    def __init__(self, channels: tuple[int, ...], feature_dim: int) -> None:
+    ``pool="max"`` keeps the response of a small object (a target a few pixels wide) that an
+    average over a pooling cell would dilute.
+    """
+
+    def __init__(self, channels: tuple[int, ...], feature_dim: int, pool: str = "avg") -> None:
         super().__init__()
         layers: list[nn.Module] = []
         c_in = 3
@@ -24,7 +28,9 @@ class ConvEncoder(nn.Module):
             k = 5 if i == 0 else 3
             layers += [nn.Conv2d(c_in, c, kernel_size=k, stride=2, padding=k // 2), nn.ReLU()]
             c_in = c
-        layers.append(nn.AdaptiveAvgPool2d(POOLED_HW))
+        if pool not in ("avg", "max"):
+            raise ValueError(f"pool must be 'avg' or 'max', got {pool!r}")
+        layers.append(nn.AdaptiveAvgPool2d(POOLED_HW) if pool == "avg" else nn.AdaptiveMaxPool2d(POOLED_HW))
         self.conv = nn.Sequential(*layers)
         self.fc = nn.Linear(c_in * POOLED_HW[0] * POOLED_HW[1], feature_dim)
 

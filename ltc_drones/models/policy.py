@@ -45,6 +45,7 @@ class PolicyConfig:
         core_output: core output size (default ``action_dim``; the motor neurons of NCP cores).
         kin_hidden: hidden widths of the state-vector MLP.
         conv_channels: channels of the conv layers (first 5x5, then 3x3, all stride 2).
+        conv_pool: ``avg`` or ``max`` adaptive pooling of the conv features.
     """
 
     obs_kind: Literal["kin", "rgb", "rgb_kin"] = "kin"
@@ -57,6 +58,7 @@ class PolicyConfig:
     core_output: int | None = None
     kin_hidden: tuple[int, ...] = (64,)
     conv_channels: tuple[int, ...] = (16, 32, 32)
+    conv_pool: Literal["avg", "max"] = "avg"
 
     def __post_init__(self) -> None:
         for name in ("image_hw", "kin_hidden", "conv_channels"):
@@ -80,6 +82,8 @@ class PolicyConfig:
             raise PolicyConfigError("action_dim, feature_dim and core_output must be >= 1")
         if not self.conv_channels or min(self.conv_channels) < 1:
             raise PolicyConfigError("conv_channels must be a non-empty tuple of positive ints")
+        if self.conv_pool not in ("avg", "max"):
+            raise PolicyConfigError(f"conv_pool={self.conv_pool!r} is invalid; use 'avg' or 'max'")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (tuples as lists)."""
@@ -108,7 +112,7 @@ class Policy(nn.Module):
         self.config = config
         c = config
         self.kin_encoder = KinEncoder(c.obs_dim, c.kin_hidden, c.feature_dim) if "kin" in c.obs_kind else None
-        self.rgb_encoder = ConvEncoder(c.conv_channels, c.feature_dim) if "rgb" in c.obs_kind else None
+        self.rgb_encoder = ConvEncoder(c.conv_channels, c.feature_dim, c.conv_pool) if "rgb" in c.obs_kind else None
         self.fuse = nn.Linear(2 * c.feature_dim, c.feature_dim) if c.obs_kind == "rgb_kin" else None
         core_out = c.core_output or c.action_dim
         self.core: RecurrentCore = make_core(c.core, c.feature_dim, core_out, **c.core_config)

@@ -30,6 +30,8 @@ class TrainConfig:
     workers: int = 2
     core_config: dict[str, Any] = field(default_factory=dict)
     feature_dim: int = 32
+    conv_pool: str = "avg"
+    """Pooling of the conv head (``avg`` or ``max``) for image observations."""
     window: int = 32
     """Steps per training window that carry a loss."""
     warmup: int = 8

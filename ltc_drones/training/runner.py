@@ -63,7 +63,7 @@ def build_policy(cfg: TrainConfig, dataset: DemoDataset) -> Policy:
     torch.manual_seed(cfg.seed)
     pc = PolicyConfig(obs_kind=cfg.obs, obs_dim=m["kin_dim"] if "kin" in cfg.obs else 0,
                       image_hw=tuple(m["image_hw"]), action_dim=4, core=cfg.arch,
-                      core_config=dict(cfg.core_config), feature_dim=cfg.feature_dim)
+                      core_config=dict(cfg.core_config), feature_dim=cfg.feature_dim, conv_pool=cfg.conv_pool)
     return Policy(pc)
 
 

@@ -145,3 +145,33 @@ def test_missing_dt_is_an_error():
     policy = _policy("ltc-ncp", "kin")
     with pytest.raises(ValueError, match="dt"):
         policy.act(torch.zeros(1, OBS_DIM), None, None, None)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit")
+def test_max_pooled_conv_head_exports_and_round_trips(tmp_path):
+    torch.manual_seed(0)
+    cfg = PolicyConfig(obs_kind="rgb", core="ltc-ncp", feature_dim=12, conv_channels=(4, 8, 8), conv_pool="max")
+    policy = Policy(cfg).eval()
+    save_policy(tmp_path / "p.pt", policy)
+    loaded = load_policy(tmp_path / "p.pt")
+    assert loaded.config.conv_pool == "max"
+    obs = _obs("rgb", (2, 3))
+    with torch.no_grad():
+        assert torch.equal(policy(obs, None, 1 / 30)[0], loaded(obs, None, 1 / 30)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = export_torchscript(policy)
+    o = _obs("rgb", (2,))
+    state = policy.initial_state(2)
+    es = torch.zeros(2, dtype=torch.bool)
+    a_ts, _ = scripted(torch.zeros(0), o, state, es, torch.full((2,), 1 / 30))
+    assert (a_ts - policy.act(o, state, es, 1 / 30)[0]).abs().max() <= 1e-5
+    # A small bright blob moves the max-pooled features, whatever the pooling cell's size.
+    blank = torch.zeros(1, 48, 64, 3, dtype=torch.uint8)
+    blob = blank.clone()
+    blob[0, 20:23, 30:33] = 255
+    enc = policy.rgb_encoder
+    with torch.no_grad():
+        assert not torch.equal(enc(blank), enc(blob))
+    with pytest.raises(PolicyConfigError, match="conv_pool"):
+        PolicyConfig(obs_kind="rgb", conv_pool="mean")
