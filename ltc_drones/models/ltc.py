@@ -73,6 +73,11 @@ class LTCConfig:
     epsilon: float = 1e-8
     positive: Literal["softplus", "clip"] = "softplus"
     backend: Literal["auto", "native", "fused", "reference"] = "auto"
+    time_unit_s: float = 1.0
+    """Seconds per time unit of the initial dynamics. ncps (and the LTC paper's code) initialise the
+    capacitances for one time unit per step; with ``time_unit_s = dt`` (e.g. 1/30 at 30 Hz) a step of
+    ``dt`` seconds starts with the same dynamics, instead of a response 1/dt times slower. Only the
+    initial capacitances change (divided by ``1 / time_unit_s``); 1.0 keeps ncps's initialisation."""
 
     def __post_init__(self) -> None:
         checks = (("wiring", ("fully_connected", "auto_ncp")), ("solver", SOLVERS),
@@ -85,6 +90,8 @@ class LTCConfig:
                 )
         if self.unfolds < 1:
             raise CoreConfigError(f"unfolds must be >= 1, got {self.unfolds}")
+        if not 0 < self.time_unit_s <= 1e3:
+            raise CoreConfigError(f"time_unit_s must be a positive number of seconds, got {self.time_unit_s}")
         if self.units < 1:
             raise CoreConfigError(f"units must be >= 1, got {self.units}")
         if not self.epsilon >= 0:
@@ -131,6 +138,10 @@ class LTC(RecurrentCore):
             return nn.Parameter(torch.rand(*shape) * (hi - lo) + lo)
 
         self.gleak, self.vleak, self.cm = init((n,), "gleak"), init((n,), "vleak"), init((n,), "cm")
+        if self.config.time_unit_s != 1.0:
+            with torch.no_grad():  # scale the positive capacitance, then map back to the raw parameter
+                cm = self.config.time_unit_s * (F.softplus(self.cm) if self.config.positive == "softplus" else self.cm)
+                self.cm.copy_(cm + torch.log(-torch.expm1(-cm)) if self.config.positive == "softplus" else cm)
         self.sigma, self.mu, self.w = init((n, n), "sigma"), init((n, n), "mu"), init((n, n), "w")
         self.erev = nn.Parameter(torch.tensor(graph.adjacency, dtype=torch.float32))
         self.sensory_sigma = init((i_n, n), "sensory_sigma")

@@ -28,6 +28,7 @@ from .dagger import closed_loop_success, fly_round
 from .dataset import DemoDataset
 from .storage import episode_seed, read_manifest, write_json_atomic
 
+LTC_CORES = ("ltc", "ltc-ncp")
 EVAL_SEED_BASE = 10_000  # closed-loop evaluation seeds never overlap the training episodes' streams
 
 
@@ -61,9 +62,12 @@ class MetricsLog:
 def build_policy(cfg: TrainConfig, dataset: DemoDataset) -> Policy:
     m = dataset.manifest
     torch.manual_seed(cfg.seed)
+    core_config = dict(cfg.core_config)
+    if cfg.arch in LTC_CORES:  # initial LTC dynamics for one control period per time unit (see LTCConfig)
+        core_config.setdefault("time_unit_s", dataset.ctrl_dt_s)
     pc = PolicyConfig(obs_kind=cfg.obs, obs_dim=m["kin_dim"] if "kin" in cfg.obs else 0,
                       image_hw=tuple(m["image_hw"]), action_dim=4, core=cfg.arch,
-                      core_config=dict(cfg.core_config), feature_dim=cfg.feature_dim, conv_pool=cfg.conv_pool)
+                      core_config=core_config, feature_dim=cfg.feature_dim, conv_pool=cfg.conv_pool)
     return Policy(pc)
 
 
