@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--ship", action="store_true", help="copy the agent to agents/ and write its model card")
     parser.add_argument("--demo-episodes", type=int, default=None, help="override the recipe's demonstrations")
     parser.add_argument("--iterations", type=int, default=None, help="override the recipe's BC iterations")
-    parser.add_argument("--conv-pool", choices=["avg", "max"], default=None, help="override the conv head's pooling")
+    parser.add_argument("--conv-pool", choices=["avg", "max", "spatial"], default=None,
+                        help="override the conv head's pooling")
     parser.add_argument("--ship-result", default=None,
                         help="ship the agent of a finished run from the JSON result it printed (no training)")
     args = parser.parse_args()

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from ltc_drones.models.base import RecurrentCore
-from ltc_drones.models.perception import ConvEncoder, KinEncoder
+from ltc_drones.models.perception import POOLS, ConvEncoder, KinEncoder
 from ltc_drones.models.registry import CORE_NAMES, make_core
 
 Obs = Tensor | np.ndarray | dict[str, Tensor | np.ndarray]
@@ -45,7 +45,7 @@ class PolicyConfig:
         core_output: core output size (default ``action_dim``; the motor neurons of NCP cores).
         kin_hidden: hidden widths of the state-vector MLP.
         conv_channels: channels of the conv layers (first 5x5, then 3x3, all stride 2).
-        conv_pool: ``avg`` or ``max`` adaptive pooling of the conv features.
+        conv_pool: ``avg`` / ``max`` adaptive pooling of the conv features, or ``spatial`` softmax keypoints.
     """
 
     obs_kind: Literal["kin", "rgb", "rgb_kin"] = "kin"
@@ -58,7 +58,7 @@ class PolicyConfig:
     core_output: int | None = None
     kin_hidden: tuple[int, ...] = (64,)
     conv_channels: tuple[int, ...] = (16, 32, 32)
-    conv_pool: Literal["avg", "max"] = "avg"
+    conv_pool: Literal["avg", "max", "spatial"] = "avg"
 
     def __post_init__(self) -> None:
         for name in ("image_hw", "kin_hidden", "conv_channels"):
@@ -82,8 +82,8 @@ class PolicyConfig:
             raise PolicyConfigError("action_dim, feature_dim and core_output must be >= 1")
         if not self.conv_channels or min(self.conv_channels) < 1:
             raise PolicyConfigError("conv_channels must be a non-empty tuple of positive ints")
-        if self.conv_pool not in ("avg", "max"):
-            raise PolicyConfigError(f"conv_pool={self.conv_pool!r} is invalid; use 'avg' or 'max'")
+        if self.conv_pool not in POOLS:
+            raise PolicyConfigError(f"conv_pool={self.conv_pool!r} is invalid; use one of {POOLS}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (tuples as lists)."""

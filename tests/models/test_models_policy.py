@@ -148,13 +148,14 @@ def test_missing_dt_is_an_error():
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit")
-def test_max_pooled_conv_head_exports_and_round_trips(tmp_path):
+@pytest.mark.parametrize("pool", ["max", "spatial"])
+def test_max_and_keypoint_pooled_conv_heads_export_and_round_trip(tmp_path, pool):
     torch.manual_seed(0)
-    cfg = PolicyConfig(obs_kind="rgb", core="ltc-ncp", feature_dim=12, conv_channels=(4, 8, 8), conv_pool="max")
+    cfg = PolicyConfig(obs_kind="rgb", core="ltc-ncp", feature_dim=12, conv_channels=(4, 8, 8), conv_pool=pool)
     policy = Policy(cfg).eval()
     save_policy(tmp_path / "p.pt", policy)
     loaded = load_policy(tmp_path / "p.pt")
-    assert loaded.config.conv_pool == "max"
+    assert loaded.config.conv_pool == pool
     obs = _obs("rgb", (2, 3))
     with torch.no_grad():
         assert torch.equal(policy(obs, None, 1 / 30)[0], loaded(obs, None, 1 / 30)[0])
@@ -166,7 +167,7 @@ def test_max_pooled_conv_head_exports_and_round_trips(tmp_path):
     es = torch.zeros(2, dtype=torch.bool)
     a_ts, _ = scripted(torch.zeros(0), o, state, es, torch.full((2,), 1 / 30))
     assert (a_ts - policy.act(o, state, es, 1 / 30)[0]).abs().max() <= 1e-5
-    # A small bright blob moves the max-pooled features, whatever the pooling cell's size.
+    # A small bright blob moves the pooled features, whatever the pooling cell's size.
     blank = torch.zeros(1, 48, 64, 3, dtype=torch.uint8)
     blob = blank.clone()
     blob[0, 20:23, 30:33] = 255
@@ -175,3 +176,13 @@ def test_max_pooled_conv_head_exports_and_round_trips(tmp_path):
         assert not torch.equal(enc(blank), enc(blob))
     with pytest.raises(PolicyConfigError, match="conv_pool"):
         PolicyConfig(obs_kind="rgb", conv_pool="mean")
+
+
+def test_spatial_softmax_finds_a_blob():
+    from ltc_drones.models.perception import SpatialSoftmax
+
+    x = torch.zeros(1, 1, 12, 16)
+    x[0, 0, 9, 12] = 20.0  # a sharp peak low and to the right
+    ex, ey, peak = SpatialSoftmax()(x)[0]
+    assert ex == pytest.approx(-1 + 2 * 12 / 15, abs=1e-3) and ey == pytest.approx(-1 + 2 * 9 / 11, abs=1e-3)
+    assert peak == 20.0
