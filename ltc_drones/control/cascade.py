@@ -192,27 +192,34 @@ class PositionController:
         )
 
 
+def world_to_body_yaw(v_world: np.ndarray, yaw_rad: float) -> np.ndarray:
+    """Rotate a world-frame vector (3,) into the body-yaw frame (heading only, no tilt)."""
+    c, s = math.cos(yaw_rad), math.sin(yaw_rad)
+    return np.array([c * v_world[0] + s * v_world[1], -s * v_world[0] + c * v_world[1], v_world[2]])
+
+
+def clip_velocity(v_body_yaw: np.ndarray, limits: VelocityLimits) -> np.ndarray:
+    """Scale the horizontal part into ``vxy_mps`` (keeping its direction) and clip ``vz`` to ``vz_mps``."""
+    v = np.array(v_body_yaw[:3], dtype=float)
+    xy = math.hypot(v[0], v[1])
+    if xy > limits.vxy_mps:
+        v[:2] *= limits.vxy_mps / xy
+    v[2] = min(max(v[2], -limits.vz_mps), limits.vz_mps)
+    return v
+
+
 def position_to_velocity_command(
     state: RigidBodyState,
     target_pos_m: np.ndarray,
     gain: float,
     limits: VelocityLimits,
     target_yaw_rad: float | None = None,
-    feedforward_world_mps: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Proportional position law expressed as a body-yaw-frame velocity command."""
-    v_world = gain * (np.asarray(target_pos_m) - state.pos_m)
-    if feedforward_world_mps is not None:
-        v_world = v_world + feedforward_world_mps
+    """Proportional position law expressed as a body-yaw-frame command ``[vx, vy, vz, yaw_rate]``."""
     yaw = yaw_of(state.R)
-    c, s = math.cos(yaw), math.sin(yaw)
-    v_body_yaw = np.array([c * v_world[0] + s * v_world[1], -s * v_world[0] + c * v_world[1], v_world[2]])
-    xy = math.hypot(v_body_yaw[0], v_body_yaw[1])
-    if xy > limits.vxy_mps:
-        v_body_yaw[:2] *= limits.vxy_mps / xy
-    v_body_yaw[2] = min(max(v_body_yaw[2], -limits.vz_mps), limits.vz_mps)
+    v = clip_velocity(world_to_body_yaw(gain * (np.asarray(target_pos_m) - state.pos_m), yaw), limits)
     yaw_rate = 0.0
     if target_yaw_rad is not None:
         yaw_rate = 2.0 * math.remainder(target_yaw_rad - yaw, 2 * math.pi)
         yaw_rate = min(max(yaw_rate, -limits.yaw_rate_radps), limits.yaw_rate_radps)
-    return np.array([v_body_yaw[0], v_body_yaw[1], v_body_yaw[2], yaw_rate])
+    return np.append(v, yaw_rate)

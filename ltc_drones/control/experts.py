@@ -15,7 +15,14 @@ import numpy as np
 
 from ..sim.rotation import yaw_of
 from ..sim.state import RigidBodyState
-from .cascade import CascadedController, ControllerGains, VelocityLimits, position_to_velocity_command
+from .cascade import (
+    CascadedController,
+    ControllerGains,
+    VelocityLimits,
+    clip_velocity,
+    position_to_velocity_command,
+    world_to_body_yaw,
+)
 
 
 @dataclass(frozen=True)
@@ -29,11 +36,6 @@ class ExpertConfig:
     follow_distance_m: float = 1.0
     yaw_gain: float = 2.5
     """Yaw rate per radian of bearing error (1/s)."""
-
-
-def _world_to_body_yaw(v_world: np.ndarray, yaw: float) -> np.ndarray:
-    c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([c * v_world[0] + s * v_world[1], -s * v_world[0] + c * v_world[1], v_world[2]])
 
 
 class Expert:
@@ -95,7 +97,7 @@ class ReachExpert(Expert):
         dist = float(np.linalg.norm(d))
         speed = min(self.config.cruise_mps, self.config.pos_gain * dist)
         v_world = d / max(dist, 1e-9) * speed
-        cmd = _clip_command(_world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
+        cmd = clip_velocity(world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
         return np.append(cmd, self._yaw_rate_toward(state, goal))
 
 
@@ -110,17 +112,8 @@ class FollowExpert(Expert):
         desired = target - self.config.follow_distance_m * u
         desired[2] = target[2]
         v_world = self.env.target_vel_mps + self.config.pos_gain * (desired - state.pos_m)
-        cmd = _clip_command(_world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
+        cmd = clip_velocity(world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
         return np.append(cmd, self._yaw_rate_toward(state, target))
-
-
-def _clip_command(v_body_yaw: np.ndarray, limits: VelocityLimits) -> np.ndarray:
-    v = v_body_yaw.copy()
-    xy = math.hypot(v[0], v[1])
-    if xy > limits.vxy_mps:
-        v[:2] *= limits.vxy_mps / xy
-    v[2] = min(max(v[2], -limits.vz_mps), limits.vz_mps)
-    return v
 
 
 _EXPERTS = {"hover": HoverExpert, "fly-to-target": ReachExpert, "hiking": ReachExpert, "follow-target": FollowExpert}
