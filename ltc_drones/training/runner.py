@@ -291,7 +291,17 @@ def start_run(cfg: TrainConfig, progress: bool = True, stop_at_step: int | None 
               folder: Path | None = None) -> dict[str, Any]:
     """Start a new run folder under ``cfg.out`` and train."""
     ensure_demonstrations(cfg, progress)
-    folder = folder or Path(cfg.out) / run_folder_name(cfg)
+    if folder is None:  # a fresh folder, even when two runs start within the same second
+        base = Path(cfg.out) / run_folder_name(cfg)
+        folder, k = base, 0
+        Path(cfg.out).mkdir(parents=True, exist_ok=True)
+        while True:
+            try:
+                folder.mkdir()
+                break
+            except FileExistsError:
+                k += 1
+                folder = base.with_name(f"{base.name}-{k}")
     if (folder / "last.pt").exists():
         raise FileExistsError(f"{folder} already holds a run; resume it with --resume {folder}")
     folder.mkdir(parents=True, exist_ok=True)

@@ -154,3 +154,12 @@ def test_trainer_refuses_data_for_another_env(kin_demos, tmp_path):
     cfg = tiny(kin_demos, tmp_path, task="hover")
     with pytest.raises(DatasetError, match="env_id"):
         Trainer(cfg, tmp_path, progress=False)
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(kin_demos, tmp_path, monkeypatch):
+    from ltc_drones.training import runner
+
+    monkeypatch.setattr(runner, "run_folder_name", lambda cfg: "same-name")
+    cfg = tiny(kin_demos, tmp_path, iterations=1, eval_every=1)
+    a, b = start_run(cfg, progress=False), start_run(cfg, progress=False)
+    assert a["run"] != b["run"] and {p.name for p in tmp_path.iterdir()} == {"same-name", "same-name-1"}
