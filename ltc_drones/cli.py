@@ -6,9 +6,10 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from .atomic import write_json_atomic
 
 
 def _set_threads() -> None:
@@ -18,15 +19,6 @@ def _set_threads() -> None:
     except ImportError:  # pragma: no cover
         return
     torch.set_num_threads(int(os.environ.get("LTC_DRONES_THREADS", "1")))
-
-
-def _write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".json", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 DEFAULT_AGENT = Path(__file__).resolve().parents[1] / "agents" / "fly-to-target__ltc-ncp__kin" / "agent.pt"
@@ -84,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     name = "expert" if agent is None else Path(agent).parent.name
     summary = _fly(args, agent, None, str(out / f"{name}.{'gif' if args.gif else 'mp4'}"))
-    _write_json_atomic(out / "summary.json", summary)
+    write_json_atomic(out / "summary.json", summary)
     print(f"{summary['controller']} on {summary['task']}/{summary['scenario']}: {summary['successes']}/"
           f"{summary['episodes']} successes; video {summary['video']}; summary {out / 'summary.json'}")
     return 0

@@ -96,9 +96,13 @@ class DroneEnv(gym.Env):
         self.scene = Scene(self.sim.world, s)
         self.target_ids: list[int] = []
         self._build_task()
-        self._seg_lut: dict[int, int] = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
-        self._seg_lut.update({b: SEG_TARGET for b in self.target_ids})
-        self._seg_lut.update({b: SEG_DISTRACTOR for b in self.scene.distractor_ids})
+        classes = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
+        classes.update({b: SEG_TARGET for b in self.target_ids})
+        classes.update({b: SEG_DISTRACTOR for b in self.scene.distractor_ids})
+        # Body id + 1 -> class (index 0 is the sky's -1); built once, applied per onboard image.
+        self._seg_lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)
+        for body, cls in classes.items():
+            self._seg_lut[body + 1] = cls
         self._reset_done = False
 
     # ---- to be provided by tasks ------------------------------------------------------------
@@ -236,9 +240,7 @@ class DroneEnv(gym.Env):
                 rgb = self._obs_rgb[1]  # exactly what the agent saw at this step
             else:
                 rgb = self._postprocess(rgb, self._diag_rng)
-        lut = np.full(max(self._seg_lut) + 2, SEG_OTHER, dtype=np.uint8)
-        for body, cls in self._seg_lut.items():
-            lut[body + 1] = cls
+        lut = self._seg_lut
         return rgb, lut[np.clip(seg, -1, len(lut) - 2) + 1]
 
     def _render_onboard(self) -> tuple[np.ndarray, np.ndarray]:

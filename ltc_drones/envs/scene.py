@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_atomic
 from ..sim.world import Lighting, PyBulletWorld
 from .scenario import Scenario
 
@@ -33,10 +33,7 @@ def ground_texture_png(kind: str) -> str | None:
     else:
         raise ValueError(f"unknown ground texture {kind!r}")
     img = np.where(mask[..., None], np.array([235, 235, 235], np.uint8), np.array([40, 40, 40], np.uint8))
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
-    iio.imwrite(tmp, img.astype(np.uint8))
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: iio.imwrite(tmp, img.astype(np.uint8)), suffix=".png")
     return str(path)
 
 

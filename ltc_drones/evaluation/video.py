@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic import write_atomic
 
 
 def upscale_nearest(img: np.ndarray, height: int) -> np.ndarray:
@@ -36,10 +37,8 @@ def write_video(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 30
         raise ValueError(f"video path must end in .mp4 or .gif, got {path.name!r}")
     if not frames:
         raise ValueError("no frames to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
+
+    def _w(tmp: str) -> None:
         if path.suffix == ".mp4":
             with imageio.get_writer(tmp, fps=fps, codec="libx264", quality=6, macro_block_size=2,
                                     ffmpeg_log_level="error") as writer:
@@ -47,9 +46,5 @@ def write_video(path: str | os.PathLike, frames: list[np.ndarray], fps: int = 30
                     writer.append_data(frame)
         else:
             imageio.mimsave(tmp, frames[::2], duration=2000 / fps, loop=0)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+
+    return write_atomic(path, _w, suffix=path.suffix)

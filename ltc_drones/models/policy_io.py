@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
+from ltc_drones.atomic import write_atomic
 from ltc_drones.models.policy import Policy, PolicyConfig
 
 FORMAT = "ltc_drones.policy"
@@ -36,15 +36,7 @@ def save_policy(path: str | os.PathLike[str], policy: Policy) -> None:
         "dtype": str(dtype).removeprefix("torch."),
         "state_dict": {k: v.detach().cpu().clone() for k, v in policy.state_dict().items()},
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda tmp: torch.save(payload, tmp))
 
 
 def load_policy(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Policy:

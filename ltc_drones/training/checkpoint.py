@@ -19,8 +19,8 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..atomic import write_atomic
 from ..models import Policy, PolicyConfig
-from .storage import write_atomic_bytes
 
 FORMAT = "ltc_drones.checkpoint"
 SCHEMA_VERSION = 1
@@ -45,8 +45,7 @@ def save_checkpoint(path: str | os.PathLike, policy: Policy, env_spec: dict[str,
     if rng_state is not None:
         payload["rng"] = {"numpy": json.dumps(rng_state["numpy"]), "torch": rng_state["torch"]}
     path = Path(path)
-    write_atomic_bytes(path, lambda tmp: torch.save(payload, tmp))
-    return path
+    return write_atomic(path, lambda tmp: torch.save(payload, tmp))
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:

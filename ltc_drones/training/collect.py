@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from ..atomic import write_json_atomic
 from ..envs.registration import env_id_for
 from .storage import (
     FORMAT,
@@ -28,7 +29,6 @@ from .storage import (
     episode_seed,
     read_manifest,
     write_episode,
-    write_json_atomic,
 )
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import write_json_atomic
 from ..envs.rollout import success_rate
 from .agent import Agent
 from .collect import fly_labelled_episode
-from .storage import MANIFEST, completed_episodes, episode_seed, write_episode, write_json_atomic
+from .storage import MANIFEST, completed_episodes, episode_seed, write_episode
 
 
 def fly_round(env, agent: Agent, expert, folder: Path, manifest: dict, episodes: int, beta: float,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import write_json_atomic
 from ..models import Policy, PolicyConfig
 from .agent import Agent, env_spec_of
 from .augment import augment_images
@@ -26,7 +27,7 @@ from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
 from .dagger import closed_loop_success, fly_round
 from .dataset import DemoDataset
-from .storage import episode_seed, read_manifest, write_json_atomic
+from .storage import episode_seed, read_manifest
 
 LTC_CORES = ("ltc", "ltc-ncp")
 EVAL_SEED_BASE = 10_000  # closed-loop evaluation seeds never overlap the training episodes' streams

@@ -14,13 +14,13 @@ expert's action), ``executed`` (T, 4) float32 (the action actually flown), ``rew
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..atomic import write_atomic
 
 FORMAT = "ltc_drones.demos"
 SCHEMA_VERSION = 1
@@ -32,28 +32,6 @@ IDENTITY_KEYS = ("env_id", "task", "obs", "act", "scenario", "ctrl_hz", "physics
 
 class DatasetError(ValueError):
     """A demonstration folder is missing, corrupt, or does not match what was asked for."""
-
-
-def write_atomic_bytes(path: Path, writer) -> None:
-    """Call ``writer(file_path)`` on a temp file in ``path``'s folder, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    def _w(tmp: str) -> None:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-
-    write_atomic_bytes(Path(path), _w)
 
 
 def shard_name(index: int) -> str:
@@ -68,8 +46,7 @@ def write_episode(folder: Path, index: int, arrays: dict[str, np.ndarray]) -> Pa
         with open(tmp, "wb") as f:
             np.savez_compressed(f, **arrays)
 
-    write_atomic_bytes(path, _w)
-    return path
+    return write_atomic(path, _w)
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
