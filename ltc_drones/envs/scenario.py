@@ -28,10 +28,9 @@ class ScenarioError(ValueError):
 
 def scenario_root() -> Path:
     """The folder holding ``tasks/`` and ``shifts/`` (``$LTC_DRONES_SCENARIOS`` overrides it)."""
-    env = os.environ.get("LTC_DRONES_SCENARIOS")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "envs"
+    from ltc_drones.resources import scenario_root as _scenario_root
+
+    return _scenario_root()
 
 
 def _rgba(value, key: str) -> tuple[float, float, float, float]:
