@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import math
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
 from ..atomic import write_atomic
+from ..resources import cache_dir
 from ..sim.world import Lighting, PyBulletWorld
 from .scenario import Scenario
 
 
 def ground_texture_png(kind: str) -> str | None:
-    """Path of a generated ground texture (written once per machine, atomically)."""
+    """Path of a generated ground texture (written once per user, atomically, in the per-user cache)."""
     if kind == "none":
         return None
-    folder = Path(tempfile.gettempdir()) / "ltc_drones_textures"
+    folder = cache_dir() / "textures"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{kind}_v1.png"
     if path.is_file():

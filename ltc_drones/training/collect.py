@@ -9,7 +9,7 @@ repeating or losing any episode; a different request for the same folder raises 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import numpy as np
 from .. import __version__
 from ..atomic import write_json_atomic
 from ..envs.registration import env_id_for
+from ..parallel import process_pool
 from .storage import (
     FORMAT,
     MANIFEST,
@@ -175,7 +176,7 @@ def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, wo
                 successes, steps = successes + ok, steps + n
                 bar.update(1)
         else:
-            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker) as pool:
+            with process_pool(workers) as pool:
                 futures = [pool.submit(_expert_episode, spec, str(folder), k) for k in todo]
                 for fut in as_completed(futures):
                     _, n, ok = fut.result()
