@@ -1,10 +1,22 @@
-"""Scenarios: the settings of a task and of its named distribution shifts, read from YAML.
+"""Scenarios: the settings of a task and of its graded distribution shifts, read from YAML.
 
-A task's nominal scenario lives in ``envs/tasks/<task>.yaml``; a named shift in
-``envs/shifts/<name>.yaml`` overrides only the keys it names. ``load_scenario(task, "dim-light")``
-gives the task's nominal settings with that shift applied; a path to a YAML file works the same
-way (its keys override the task's nominal ones). Unknown keys and out-of-range values raise
-:class:`ScenarioError` naming the key and the fix.
+A task's nominal scenario lives in ``envs/tasks/<task>.yaml``. A shift lives in
+``envs/shifts/<name>.yaml`` and has severity levels 1-5, each an overlay of scenario keys on the
+task's nominal settings; it is selected as ``"<name>@<level>"`` (``"fog@3"``), and level 0 is the
+nominal scenario, as in the corruption benchmarks of image classification (Hendrycks & Dietterich,
+ICLR 2019). A bare shift name selects the file's ``default_level`` (the level that the former
+single-level file became). A path to a YAML file works too: a flat overlay of scenario keys, or a
+graded file selected as ``"<path>@<level>"``. Unknown keys, shifts and levels and out-of-range
+values raise :class:`ScenarioError` naming the entry and the valid choices.
+
+Shift file format::
+
+    description: Fog blends the onboard image towards a fog colour with distance.
+    default_level: 3
+    levels:
+      1: {fog_density_per_m: 0.03}
+      ...
+      5: {fog_density_per_m: 0.25}
 """
 
 from __future__ import annotations
@@ -19,7 +31,13 @@ import yaml
 
 TASKS = ("hover", "fly-to-target", "follow-target", "hiking")
 SHAPES = ("sphere", "box", "cylinder")
-GROUND_TEXTURES = ("none", "checker", "stripes")
+GROUND_TEXTURES = ("none", "grass")
+GROUND_PATTERNS = ("none", "checker", "stripes")
+LEVELS = (1, 2, 3, 4, 5)
+"""Severity levels of every shift; level 0 is the nominal scenario."""
+SHIFT_FILE_KEYS = ("description", "default_level", "levels")
+
+RGBA = tuple[float, float, float, float]
 
 
 class ScenarioError(ValueError):
@@ -33,7 +51,7 @@ def scenario_root() -> Path:
     return _scenario_root()
 
 
-def _rgba(value, key: str) -> tuple[float, float, float, float]:
+def _rgba(value, key: str) -> RGBA:
     seq = tuple(float(v) for v in value)
     if len(seq) == 3:
         seq = (*seq, 1.0)
@@ -64,7 +82,7 @@ class Scenario:
     target_height_m: tuple[float, float] = (0.7, 1.5)
     target_shape: str = "sphere"
     target_size_m: float = 0.4
-    target_color: tuple[float, float, float, float] = (0.9, 0.1, 0.1, 1.0)
+    target_color: RGBA = (0.9, 0.1, 0.1, 1.0)
     target_speed_mps: tuple[float, float] = (0.3, 1.0)
     success_radius_m: float = 0.5
     follow_distance_m: tuple[float, float] = (0.4, 2.0)
@@ -76,20 +94,45 @@ class Scenario:
     distractors: int = 0
     distractor_shape: str = "box"
     distractor_size_m: float = 0.4
-    distractor_colors: tuple[tuple[float, float, float, float], ...] = (
+    distractor_colors: tuple[RGBA, ...] = (
         (0.1, 0.3, 0.9, 1.0), (0.95, 0.85, 0.1, 1.0), (0.6, 0.2, 0.7, 1.0), (0.95, 0.95, 0.95, 1.0),
     )
     light_ambient: float = 0.6
     light_diffuse: float = 0.35
     light_direction: tuple[float, float, float] = (0.4, -0.3, 1.0)
-    ground_color: tuple[float, float, float, float] = (0.45, 0.55, 0.4, 1.0)
+    # The world's context (scene.py, scenery.py, textures.py).
+    ground_color: RGBA = (0.36, 0.52, 0.26, 1.0)
+    """Summer ground colour; ``season`` moves it towards autumn and snow."""
     ground_texture: str = "none"
+    ground_pattern: str = "none"
+    ground_pattern_mix: float = 0.0
+    """Weight of ``ground_pattern`` (a black-and-white checker or stripes) blended over the ground, 0..1."""
+    sky_color: RGBA = (0.42, 0.62, 0.9, 1.0)
+    foliage_color: RGBA = (0.18, 0.42, 0.14, 1.0)
+    """Summer foliage colour of the trees; ``season`` moves it towards autumn and snow."""
+    season: float = 0.0
+    """0 summer, 0.5 autumn, 1 winter (snow): ground, foliage and horizon colours."""
+    scenery_objects: int = 16
+    """Trees, rocks or buildings placed around (never in) the flight corridor; 0 for an empty world."""
+    urban_fraction: float = 0.0
+    """Share of the scenery that is urban blocks instead of trees and rocks (0 forest, 1 city)."""
+    # Image and physical shifts (effects.py).
     camera_noise_std: float = 0.0
     brightness: float = 0.0
     contrast: float = 1.0
+    fog_density_per_m: float = 0.0
+    """Fog: a pixel at distance d is blended towards ``fog_color`` by 1 - exp(-density · d)."""
+    fog_color: RGBA = (0.78, 0.8, 0.82, 1.0)
+    occluders: int = 0
+    """Solid posts on an arc in front of the target (seen from the start) that partly hide it."""
+    occluder_radius_m: float = 0.03
     wind_mean_mps: tuple[float, float, float] = (0.0, 0.0, 0.0)
     wind_gust_std_mps: float = 0.0
     wind_gust_tau_s: float = 1.0
+    latency_steps: int = 0
+    """Actions take effect this many control steps after they are given."""
+    motor_weakness: float = 0.0
+    """Fraction of one rotor's maximum thrust that is lost (the rotor is drawn per episode)."""
     bounds_xy_m: float = 12.0
     bounds_z_m: float = 4.0
 
@@ -97,7 +140,8 @@ class Scenario:
         if self.task not in TASKS:
             raise ScenarioError(f"unknown task {self.task!r}; valid tasks: {', '.join(TASKS)}")
         positive = ("episode_len_s", "target_size_m", "success_radius_m", "hold_tolerance_m", "distractor_size_m",
-                    "start_distance_scale", "bounds_xy_m", "bounds_z_m", "wind_gust_tau_s", "contrast")
+                    "start_distance_scale", "bounds_xy_m", "bounds_z_m", "wind_gust_tau_s", "contrast",
+                    "occluder_radius_m")
         for key in positive:
             if not getattr(self, key) > 0:
                 raise ScenarioError(f"{key} must be positive, got {getattr(self, key)}")
@@ -105,20 +149,23 @@ class Scenario:
             ("start_bearing_deg", 0.0, 30.0), ("max_lost_s", 0.0, 60.0), ("hold_s", 0.0, self.episode_len_s),
             ("light_ambient", 0.0, 2.0), ("light_diffuse", 0.0, 2.0), ("camera_noise_std", 0.0, 128.0),
             ("brightness", -128.0, 128.0), ("wind_gust_std_mps", 0.0, 5.0), ("contrast", 0.0, 4.0),
+            ("ground_pattern_mix", 0.0, 1.0), ("season", 0.0, 1.0), ("urban_fraction", 0.0, 1.0),
+            ("fog_density_per_m", 0.0, 2.0), ("occluder_radius_m", 0.0, 0.1), ("motor_weakness", 0.0, 0.6),
         ]
         for key, lo, hi in checks:
             v = getattr(self, key)
             if not lo <= v <= hi:
                 raise ScenarioError(f"{key} must lie in [{lo}, {hi}], got {v}")
-        if not 1 <= self.num_markers <= 8:
-            raise ScenarioError(f"num_markers must lie in [1, 8], got {self.num_markers}")
-        if not 0 <= self.distractors <= 12:
-            raise ScenarioError(f"distractors must lie in [0, 12], got {self.distractors}")
-        for key in ("target_shape", "distractor_shape"):
-            if getattr(self, key) not in SHAPES:
-                raise ScenarioError(f"{key} must be one of {SHAPES}, got {getattr(self, key)!r}")
-        if self.ground_texture not in GROUND_TEXTURES:
-            raise ScenarioError(f"ground_texture must be one of {GROUND_TEXTURES}, got {self.ground_texture!r}")
+        counts = [("num_markers", 1, 8), ("distractors", 0, 12), ("scenery_objects", 0, 24), ("occluders", 0, 8),
+                  ("latency_steps", 0, 15)]
+        for key, lo, hi in counts:
+            if not lo <= getattr(self, key) <= hi:
+                raise ScenarioError(f"{key} must lie in [{lo}, {hi}], got {getattr(self, key)}")
+        choices = [("target_shape", SHAPES), ("distractor_shape", SHAPES), ("ground_texture", GROUND_TEXTURES),
+                   ("ground_pattern", GROUND_PATTERNS)]
+        for key, valid in choices:
+            if getattr(self, key) not in valid:
+                raise ScenarioError(f"{key} must be one of {valid}, got {getattr(self, key)!r}")
         if max(abs(v) for v in self.wind_mean_mps) > 5.0 or len(self.wind_mean_mps) != 3:
             raise ScenarioError(f"wind_mean_mps must be 3 components within ±5 m/s, got {self.wind_mean_mps}")
 
@@ -131,27 +178,31 @@ class Scenario:
         return dataclasses.asdict(self)
 
 
+_DEFAULT = Scenario()
 _FIELDS = {f.name: f for f in dataclasses.fields(Scenario)}
 _RANGES = {
     "start_height_m": (0.3, 3.0), "start_distance_m": (0.0, 15.0), "target_height_m": (0.2, 3.5),
     "target_speed_mps": (0.0, 3.0), "follow_distance_m": (0.0, 10.0), "marker_spacing_m": (0.5, 10.0),
 }
+_COLORS = ("target_color", "ground_color", "sky_color", "foliage_color", "fog_color")
+_INTS = ("num_markers", "distractors", "scenery_objects", "occluders", "latency_steps")
+_STRINGS = ("name", "task", "description", "target_shape", "distractor_shape", "ground_texture", "ground_pattern")
 
 
 def _coerce(key: str, value: Any) -> Any:
     if key in _RANGES:
         return _range(value, key, *_RANGES[key])
-    if key in ("target_color", "ground_color"):
+    if key in _COLORS:
         return _rgba(value, key)
     if key == "distractor_colors":
         return tuple(_rgba(c, key) for c in value)
     if key in ("light_direction", "wind_mean_mps"):
         return tuple(float(v) for v in value)
-    if key in ("num_markers", "distractors"):
-        if int(value) != value:
+    if key in _INTS:
+        if isinstance(value, bool) or int(value) != value:
             raise ScenarioError(f"{key} must be a whole number, got {value}")
         return int(value)
-    if key in ("name", "task", "description", "target_shape", "distractor_shape", "ground_texture"):
+    if key in _STRINGS:
         return str(value)
     try:
         return float(value)
@@ -159,18 +210,17 @@ def _coerce(key: str, value: Any) -> Any:
         raise ScenarioError(f"{key} must be a number, got {value!r}") from None
 
 
-def scenario_from_dict(settings: dict[str, Any], base: Scenario | None = None) -> Scenario:
-    """Build a scenario from ``settings`` overriding ``base`` (validated)."""
+def scenario_from_dict(settings: dict[str, Any], base: Scenario | None = None, where: str = "") -> Scenario:
+    """Build a scenario from ``settings`` overriding ``base`` (validated); ``where`` prefixes errors."""
+    prefix = f"{where}: " if where else ""
     unknown = sorted(set(settings) - set(_FIELDS))
     if unknown:
-        raise ScenarioError(
-            f"unknown scenario key(s) {unknown}; valid keys: {', '.join(sorted(_FIELDS))}"
-        )
-    values = {k: _coerce(k, v) for k, v in settings.items()}
+        raise ScenarioError(f"{prefix}unknown scenario key(s) {unknown}; valid keys: {', '.join(sorted(_FIELDS))}")
     try:
+        values = {k: _coerce(k, v) for k, v in settings.items()}
         return dataclasses.replace(base, **values) if base is not None else Scenario(**values)
     except (TypeError, ValueError) as exc:
-        raise ScenarioError(str(exc)) from exc
+        raise ScenarioError(f"{prefix}{exc}") from exc
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -185,14 +235,95 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def available_scenarios() -> list[str]:
-    """Names usable as ``scenario=``: ``nominal`` and every shift file."""
-    shifts = sorted(p.stem for p in (scenario_root() / "shifts").glob("*.yaml"))
-    return ["nominal", *shifts]
+@dataclass(frozen=True)
+class Shift:
+    """A graded shift file: a description and one overlay of scenario keys per severity level."""
+
+    name: str
+    path: Path
+    description: str
+    default_level: int
+    levels: dict[int, dict[str, Any]]
+
+
+def _parse_shift(data: dict[str, Any], path: Path, name: str) -> Shift:
+    unknown = sorted(set(data) - set(SHIFT_FILE_KEYS))
+    if unknown:
+        raise ScenarioError(f"{path}: unknown shift-file key(s) {unknown}; a shift file holds "
+                            f"{', '.join(SHIFT_FILE_KEYS)} (scenario keys go inside `levels: {{1: {{...}}, ...}}`)")
+    levels = data.get("levels")
+    if not isinstance(levels, dict) or sorted(levels, key=str) != sorted(LEVELS, key=str):
+        got = sorted(levels, key=str) if isinstance(levels, dict) else levels
+        raise ScenarioError(f"{path}: `levels` must map each severity level {list(LEVELS)} to an overlay of "
+                            f"scenario keys, got levels {got}")
+    for level, overlay in levels.items():
+        if not isinstance(overlay, dict) or not overlay:
+            raise ScenarioError(f"{path} level {level}: must be a non-empty mapping of scenario keys, got {overlay!r}")
+        reserved = sorted(set(overlay) & {"name", "task", "description"})
+        if reserved:
+            raise ScenarioError(f"{path} level {level}: {reserved} cannot be set per level (the file names the shift)")
+        scenario_from_dict(overlay, base=_DEFAULT, where=f"{path} level {level}")  # every level, not only the one asked
+    default = data.get("default_level", 3)
+    if default not in LEVELS:
+        raise ScenarioError(f"{path}: default_level must be one of {list(LEVELS)}, got {default!r}")
+    return Shift(name, path, str(data.get("description", "")), int(default), {int(k): v for k, v in levels.items()})
+
+
+def read_shift(path: Path) -> Shift:
+    """Read and check a graded shift file (its scenario keys are checked when a level is loaded)."""
+    return _parse_shift(_read_yaml(path), path, path.stem)
+
+
+def _shift_paths() -> list[Path]:
+    return sorted((scenario_root() / "shifts").glob("*.yaml"))
+
+
+def available_shifts() -> dict[str, tuple[int, ...]]:
+    """Every shipped shift and its severity levels (``{"fog": (1, 2, 3, 4, 5), ...}``); level 0 is nominal."""
+    return {p.stem: tuple(sorted(read_shift(p).levels)) for p in _shift_paths()}
+
+
+def available_scenarios(with_levels: bool = False) -> list[str]:
+    """Names usable as ``scenario=``: ``nominal`` and every shift.
+
+    Args:
+        with_levels: list every ``name@level`` (levels 1-5) instead of the bare shift names, which
+            select each shift's ``default_level``.
+    """
+    shifts = available_shifts()
+    if not with_levels:
+        return ["nominal", *shifts]
+    return ["nominal", *(f"{name}@{level}" for name, levels in shifts.items() for level in levels)]
+
+
+def _valid_names() -> str:
+    listing = ", ".join(f"{name}@{min(levels)}-{max(levels)}" for name, levels in available_shifts().items())
+    return f"nominal, {listing} (level 0 is nominal), or a path to a YAML file"
+
+
+def _split_level(name: str) -> tuple[str, int | None]:
+    if "@" not in name:
+        return name, None
+    base, _, level = name.rpartition("@")
+    if not level.strip().isdigit():
+        raise ScenarioError(f"scenario {name!r}: the severity after '@' must be a whole number 0-5, "
+                            f"as in '{base}@3'; valid scenarios: {_valid_names()}")
+    return base, int(level)
 
 
 def load_scenario(task: str, scenario: str | os.PathLike | Scenario = "nominal") -> Scenario:
-    """The nominal scenario of ``task`` with the named shift (or YAML file) applied."""
+    """The nominal scenario of ``task`` with a shift at a severity level (or a YAML file) applied.
+
+    Args:
+        task: one of :data:`TASKS`.
+        scenario: ``"nominal"``; ``"<shift>@<level>"`` with level 0 (nominal) to 5; a bare shift name
+            (its ``default_level``); a path to a YAML overlay, or ``"<path>@<level>"`` for a graded file;
+            or a :class:`Scenario` of this task, returned as it is.
+
+    Raises:
+        ScenarioError: unknown task, shift, level or key, or a value out of range; the message names
+            the entry and the valid choices.
+    """
     if isinstance(scenario, Scenario):
         if scenario.task != task:
             raise ScenarioError(f"scenario {scenario.name!r} is for task {scenario.task!r}, not {task!r}")
@@ -205,20 +336,41 @@ def load_scenario(task: str, scenario: str | os.PathLike | Scenario = "nominal")
         raise ScenarioError(
             f"nominal scenario file {nominal_path} is missing; set LTC_DRONES_SCENARIOS to the repo's envs/ folder"
         )
-    nominal = scenario_from_dict({**_read_yaml(nominal_path), "name": "nominal", "task": task})
+    nominal = scenario_from_dict({**_read_yaml(nominal_path), "name": "nominal", "task": task}, where=str(nominal_path))
     name = os.fspath(scenario)
     if name == "nominal":
         return nominal
-    path = Path(name)
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        path = root / "shifts" / f"{name}.yaml"
-        if not path.is_file():
-            raise ScenarioError(
-                f"unknown scenario {name!r}; valid names: {', '.join(available_scenarios())}, or a path to a YAML file"
-            )
-    overlay = _read_yaml(path)
+    is_file = Path(name).suffix in (".yaml", ".yml") and Path(name).is_file()
+    base_name, level = (name, None) if is_file else _split_level(name)
+    path = Path(base_name)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        data = _read_yaml(path)
+        if "levels" not in data:
+            if level is not None:
+                raise ScenarioError(f"{path} is a flat overlay of scenario keys, not a graded shift file (no "
+                                    f"`levels:`); select it without '@{level}'")
+            return _flat_overlay(data, path, task, nominal)
+        shift = _parse_shift(data, path, path.stem)
+    else:
+        path = root / "shifts" / f"{base_name}.yaml"
+        if base_name == "nominal" or not path.is_file():
+            raise ScenarioError(f"unknown scenario {name!r}; valid: {_valid_names()}")
+        shift = read_shift(path)
+    level = shift.default_level if level is None else level
+    if level != 0 and level not in shift.levels:
+        raise ScenarioError(f"shift {shift.name!r} has no level {level} (in {name!r}); valid levels: 0 (nominal), "
+                            f"{', '.join(map(str, sorted(shift.levels)))}, as in '{shift.name}@3'")
+    label = f"{shift.name}@{level}"
+    if level == 0:
+        return dataclasses.replace(nominal, name=label)
+    description = f"{shift.description} (severity {level} of {max(shift.levels)})".strip()
+    return scenario_from_dict({**shift.levels[level], "name": label, "description": description}, base=nominal,
+                              where=f"{path} level {level}")
+
+
+def _flat_overlay(overlay: dict[str, Any], path: Path, task: str, nominal: Scenario) -> Scenario:
     if overlay.get("task", task) != task:
         raise ScenarioError(f"scenario file {path} is for task {overlay['task']!r}, not {task!r}")
-    overlay.pop("task", None)
+    overlay = {k: v for k, v in overlay.items() if k != "task"}
     overlay.setdefault("name", path.stem)
-    return scenario_from_dict(overlay, base=nominal)
+    return scenario_from_dict(overlay, base=nominal, where=str(path))

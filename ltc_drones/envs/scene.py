@@ -43,8 +43,9 @@ class Scene:
         self.world = world
         self.scenario = scenario
         s = scenario
-        ground_rgba = s.ground_color if s.ground_texture == "none" else (1.0, 1.0, 1.0, 1.0)
-        world.set_ground(ground_rgba, ground_texture_png(s.ground_texture))
+        pattern = s.ground_pattern if s.ground_pattern_mix > 0 else "none"
+        ground_rgba = s.ground_color if pattern == "none" else (1.0, 1.0, 1.0, 1.0)
+        world.set_ground(ground_rgba, ground_texture_png(pattern))
         self.lighting = Lighting(direction=s.light_direction, ambient=s.light_ambient, diffuse=s.light_diffuse)
         colors = s.distractor_colors
         self.distractor_ids = [
