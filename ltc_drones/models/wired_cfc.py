@@ -136,6 +136,12 @@ class WiredCfC(RecurrentCore):
             outs.append(inp)
         return torch.stack(outs, 1), h
 
+    def num_parameters(self, trainable_only: bool = True) -> int:
+        """Scalar parameters that affect the output: weights masked out by the wiring are not counted."""
+        total = super().num_parameters(trainable_only)
+        masked_heads = 1 if self.config.mode == "pure" else 2  # ff1 (and ff2) are masked; the time gates are not
+        return total - sum(masked_heads * int((layer.mask == 0).sum()) for layer in self.layers)
+
     def _split_weights(self) -> list[tuple[Tensor, Tensor, Tensor]]:
         """Per layer: (W_in^T, W_rec^T, b) of the fused, masked heads."""
         out = []
