@@ -1,0 +1,264 @@
+"""The architecture benchmark: run a grid's cells with a local process pool or on Ray, resumably.
+
+``run_benchmark(grid, executor="process", workers=2)`` runs every cell of a :class:`~.grid.Grid` whose
+record is not yet in ``results/<grid>/cells/`` (cells run in dependency order: data, then training,
+then evaluation shards), then aggregates everything into ``summary.csv``, ``table.md`` and plots
+(:mod:`.analysis`). A cell's record depends only on the grid and the cell, never on the executor or the
+order cells ran in, so both executors give identical outputs. Interrupt it at any time: finished
+cells are kept, a half-trained run resumes from its last checkpoint, a half-evaluated shard resumes
+episode by episode.
+
+Executors: ``process`` (a pool of spawned worker processes, one torch thread each) or ``ray`` (each
+cell a Ray task on a local instance, or on an existing cluster given by ``ray_address``; a task whose
+worker dies is retried, and a lost worker loses no finished cell because records are files). Ray is
+an optional extra: ``pip install 'ltc_drones[ray]'``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, wait
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_json_atomic
+from .grid import Cell, Grid, grid_from_dict, train_config_kwargs
+
+EXECUTORS = ("process", "ray")
+
+
+class BenchmarkError(RuntimeError):
+    """One or more cells failed (the others are kept; run again to retry)."""
+
+
+# ---- cells ------------------------------------------------------------------------------------------------
+def _paths(grid: Grid, work: Path) -> dict[str, Path]:
+    return {"data": work / "data", "runs": work / "runs", "eval": work / "eval"}
+
+
+def run_cell(grid_data: dict[str, Any], cell: Cell, results: str, work: str) -> dict[str, Any]:
+    """Run one cell and write its record to ``results/cells/<id>.json`` (atomic). Returns the record."""
+    import torch
+
+    torch.set_num_threads(1)
+    grid = grid_from_dict(grid_data)
+    p = _paths(grid, Path(work))
+    t0 = time.perf_counter()
+    if cell.kind == "data":
+        record = _data_cell(grid, cell, p)
+    elif cell.kind == "train":
+        record = _train_cell(grid, cell, p)
+    elif cell.kind == "eval":
+        record = _eval_cell(grid, cell, p)
+    else:  # pragma: no cover - cells come from Grid.cells
+        raise ValueError(f"unknown cell kind {cell.kind!r}")
+    record = {"cell": cell.id, "kind": cell.kind, "arch": cell.arch, "seed": cell.seed, "shard": cell.shard,
+              **record}
+    write_json_atomic(Path(results) / "cells" / f"{cell.id}.json", record)
+    # Wall times vary from run to run, so they stay out of the records (which must not depend on the executor).
+    write_json_atomic(Path(work) / "timings" / f"{cell.id}.json",
+                      {"cell": cell.id, "wall_time_s": round(time.perf_counter() - t0, 2)})
+    return record
+
+
+def _data_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
+    from ..training import CollectSpec, collect_demonstrations
+
+    spec = CollectSpec(grid.task, grid.obs, grid.act, "nominal", base_seed=cell.seed)
+    r = collect_demonstrations(spec, grid.demo_episodes, p["data"] / f"seed{cell.seed}", workers=1, progress=False)
+    return {"episodes": r.total_episodes}
+
+
+def trainable_parameters(policy) -> int:
+    """Trainable scalars of a policy; synapses masked out by an NCP wiring are not counted."""
+    core = policy.core
+    rest = sum(p.numel() for name, p in policy.named_parameters() if p.requires_grad and not name.startswith("core."))
+    return rest + core.num_parameters(trainable_only=True)
+
+
+def _train_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
+    from ..training import TrainConfig, load_agent, resume_run, start_run
+
+    folder = p["runs"] / f"{cell.arch}__seed{cell.seed}"
+    cfg = TrainConfig(**train_config_kwargs(grid, cell.arch, cell.seed, str(p["data"] / f"seed{cell.seed}"),
+                                            str(p["runs"])))
+    if (folder / "last.pt").is_file():
+        summary = resume_run(folder, progress=False)
+    else:
+        summary = start_run(cfg, progress=False, folder=folder)
+    agent = load_agent(folder / "best.pt")
+    return {"agent": f"runs/{folder.name}/best.pt",  # relative to the work folder
+            "parameters": trainable_parameters(agent.policy),
+            "best_val_loss": summary.get("best_val"), "best_success": summary.get("best_success"),
+            "steps": summary.get("step")}
+
+
+def _eval_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
+    from .evaluator import evaluate
+
+    agent = p["runs"] / f"{cell.arch}__seed{cell.seed}" / "best.pt"
+    out = p["eval"] / f"{cell.arch}__seed{cell.seed}" / cell.shard
+    result = evaluate(str(agent), grid.task, grid.shard_scenarios(cell.shard), grid.episodes, seed=grid.eval_seed,
+                      workers=1, out=out, progress=False)
+    scenarios = {}
+    for scenario, summary in result.summaries.items():
+        recs = [r for r in result.records if r["scenario"] == scenario]
+        scenarios[scenario] = {"summary": summary, "success": [int(r["success"]) for r in recs],
+                               "crashed": [int(r["crashed"]) for r in recs], "seeds": [r["seed"] for r in recs]}
+    return {"scenarios": scenarios}
+
+
+# ---- executors --------------------------------------------------------------------------------------------
+class ProcessExecutor:
+    """Cells in a local pool of spawned processes."""
+
+    def __init__(self, workers: int) -> None:
+        from ..parallel import process_pool
+
+        self.pool = process_pool(workers)
+        self.capacity = workers
+
+    def submit(self, fn: Callable, *args):
+        return self.pool.submit(fn, *args)
+
+    def wait_any(self, handles: list) -> list:
+        done, _ = wait(handles, return_when=FIRST_COMPLETED)
+        return list(done)
+
+    @staticmethod
+    def result(handle):
+        return handle.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor:
+    """Cells as Ray tasks (one CPU each; retried when their worker dies)."""
+
+    def __init__(self, workers: int, address: str | None = None) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise BenchmarkError("the ray executor needs Ray: pip install 'ltc_drones[ray]'") from exc
+        self.ray = ray
+        self._own = not ray.is_initialized()
+        if self._own:
+            kwargs = {"address": address} if address else {"num_cpus": workers, "include_dashboard": False}
+            ray.init(ignore_reinit_error=True, log_to_driver=False, **kwargs)
+        self.capacity = workers if not address else int(ray.cluster_resources().get("CPU", workers))
+        self._remote = ray.remote(num_cpus=1, max_retries=2)(run_cell)
+
+    def submit(self, fn: Callable, *args):
+        return self._remote.remote(*args)
+
+    def wait_any(self, handles: list) -> list:
+        done, _ = self.ray.wait(handles, num_returns=1)
+        return done
+
+    def result(self, handle):
+        return self.ray.get(handle)
+
+    def close(self) -> None:
+        if self._own:
+            self.ray.shutdown()
+
+
+def make_executor(name: str, workers: int, ray_address: str | None = None):
+    if name == "process":
+        return ProcessExecutor(workers)
+    if name == "ray":
+        return RayExecutor(workers, ray_address)
+    raise ValueError(f"unknown executor {name!r}; valid: {', '.join(EXECUTORS)}")
+
+
+# ---- the run ----------------------------------------------------------------------------------------------
+def cell_done(results: Path, cell: Cell) -> bool:
+    return (results / "cells" / f"{cell.id}.json").is_file()
+
+
+def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Path | None = None,
+                  executor: str = "process", workers: int = 2, ray_address: str | None = None,
+                  progress: bool = True, only: Callable[[Cell], bool] | None = None,
+                  analyse: bool = True) -> dict[str, Any]:
+    """Run the grid's unfinished cells, then aggregate; returns counts of cells run, done and failed.
+
+    Args:
+        grid: the validated grid.
+        results: output folder (default ``results/<grid.name>``).
+        work: folder for demonstrations, training runs and evaluation records (default
+            ``runs/benchmarks/<grid.name>``; not committed).
+        executor: ``process`` or ``ray``.
+        workers: parallel cells.
+        ray_address: an existing Ray cluster (``ray`` executor only).
+        only: run only the cells for which this returns True (their dependencies are run as needed).
+        analyse: write the summary, tables and plots from the finished cells at the end.
+    """
+    from tqdm import tqdm
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    results = Path(results or Path("results") / grid.name)
+    work = Path(work or Path("runs") / "benchmarks" / grid.name)
+    results.mkdir(parents=True, exist_ok=True)
+    grid_file = results / "grid.json"
+    if grid_file.is_file() and json.loads(grid_file.read_text()) != grid.to_dict():
+        raise BenchmarkError(f"{results} holds results of another version of grid {grid.name!r}; "
+                             "move them away or give another results folder")
+    write_json_atomic(grid_file, grid.to_dict())
+    cells = {c.id: c for c in grid.cells()}
+    wanted = set(cells)
+    if only is not None:
+        wanted = {c.id for c in cells.values() if only(c)}
+        stack = list(wanted)
+        while stack:
+            for need in cells[stack.pop()].needs:
+                if need not in wanted:
+                    wanted.add(need)
+                    stack.append(need)
+    todo = [c for c in cells.values() if c.id in wanted and not cell_done(results, c)]
+    finished = {c.id for c in cells.values() if cell_done(results, c)}
+    failed: dict[str, str] = {}
+    bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), unit="cell", desc=f"benchmark {grid.name}",
+               disable=not progress)
+    ex = make_executor(executor, workers, ray_address) if todo else None
+    running: dict[Any, Cell] = {}
+    try:
+        while todo or running:
+            blocked = {c.id for c in todo if any(n in failed for n in c.needs)}
+            for cid in blocked:
+                failed[cid] = "a cell it needs failed"
+            todo = [c for c in todo if c.id not in blocked]
+            ready = [c for c in todo if all(n in finished for n in c.needs)]
+            for c in ready[: max(0, ex.capacity - len(running))] if ex else []:
+                running[ex.submit(run_cell, grid.to_dict(), c, str(results), str(work))] = c
+                todo.remove(c)
+            if not running:
+                break
+            for handle in ex.wait_any(list(running)):
+                c = running.pop(handle)
+                try:
+                    ex.result(handle)
+                    finished.add(c.id)
+                except Exception as exc:  # a failed cell never stops the others
+                    failed[c.id] = f"{type(exc).__name__}: {exc}"
+                    tqdm.write(f"cell {c.id} failed: {failed[c.id]}")
+                bar.update(1)
+    finally:
+        bar.close()
+        if ex is not None:
+            ex.close()
+    if analyse:
+        from .analysis import write_analysis
+
+        write_analysis(grid, results)
+    summary = {"grid": grid.name, "cells": len(cells), "done": len(finished & set(cells)), "failed": failed,
+               "results": str(results)}
+    if failed:
+        raise BenchmarkError(f"{len(failed)} cell(s) failed ({', '.join(sorted(failed)[:5])}...); the others are "
+                             f"kept in {results}; run the same command again to retry: {failed}")
+    return summary

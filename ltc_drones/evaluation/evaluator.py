@@ -1,0 +1,374 @@
+"""The closed-loop evaluator: many seeded episodes per scenario, in parallel, resumable.
+
+``evaluate(controller, task, scenarios, episodes, seed, workers, out)`` flies a controller (a trained
+agent, the privileged expert, or a scripted controller) for ``episodes`` seeded episodes in each
+scenario (``"nominal"``, ``"fog@3"``, ...). Every scenario uses the same episode seeds, so scenarios and
+controllers are compared on paired episodes. Episodes run in worker processes (spawned, one torch
+thread each); a record depends only on the controller, the scenario and the seed, so the records are
+identical whatever the number of workers.
+
+Output folder (``out``): ``meta.json`` (the request), ``records.partial.jsonl`` while running (one line
+per finished episode, appended and flushed, so an interrupted evaluation resumes without repeating or
+losing an episode), then ``records.jsonl`` (sorted by scenario and episode), ``summary.json`` and
+``summary.csv`` (one row per scenario, see :func:`ltc_drones.evaluation.metrics.summarize`) and
+``table.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..atomic import write_atomic, write_json_atomic
+from .metrics import Trajectory, episode_metrics, summarize
+
+RECORDS = "records.jsonl"
+PARTIAL = "records.partial.jsonl"
+META = "meta.json"
+FOLLOW_TASKS = ("follow-target",)
+
+
+class EvaluationError(ValueError):
+    """An evaluation request is invalid (unknown controller, task or scenario, mismatched agent or folder)."""
+
+
+@dataclass(frozen=True)
+class ControllerSpec:
+    """What flies: ``agent`` (a checkpoint path), ``expert`` (privileged), or ``scripted`` (a name).
+
+    Specs are plain data so that worker processes can rebuild the controller.
+    """
+
+    kind: Literal["agent", "expert", "scripted"]
+    path: str = ""
+    """Checkpoint file or folder (agents) or the scripted controller's name."""
+
+    @classmethod
+    def parse(cls, text: str | os.PathLike | ControllerSpec) -> ControllerSpec:
+        """``"expert"``, ``"scripted:<name>"`` or a path to an agent checkpoint (file or folder)."""
+        if isinstance(text, ControllerSpec):
+            return text
+        s = os.fspath(text)
+        if s == "expert":
+            return cls("expert")
+        if s.startswith("scripted:"):
+            from ..control.scripted import SCRIPTED
+
+            name = s.split(":", 1)[1]
+            if name not in SCRIPTED:
+                raise EvaluationError(f"unknown scripted controller {name!r}; valid: {', '.join(sorted(SCRIPTED))}")
+            return cls("scripted", name)
+        if not Path(s).exists():
+            raise EvaluationError(f"no agent at {s!r}: give a checkpoint file or folder, 'expert', or "
+                                  "'scripted:<name>'")
+        return cls("agent", str(Path(s)))
+
+    @property
+    def label(self) -> str:
+        return {"agent": f"agent:{self.path}", "expert": "expert", "scripted": f"scripted:{self.path}"}[self.kind]
+
+    def env_spec(self) -> dict[str, Any] | None:
+        """The env an agent was trained for (None for experts and scripted controllers)."""
+        if self.kind != "agent":
+            return None
+        from ..training import load_agent
+
+        return load_agent(self.path).env_spec
+
+    def build(self, env):
+        """The controller for ``env`` (an object with ``reset(num_envs=1)`` and ``act(obs, episode_start=None)``)."""
+        if self.kind == "expert":
+            from ..control import make_expert
+
+            return make_expert(env)
+        if self.kind == "scripted":
+            from ..control.scripted import make_scripted
+
+            return make_scripted(self.path, env)
+        from ..training import load_agent
+
+        return load_agent(self.path, env)
+
+
+@dataclass(frozen=True)
+class EvalRequest:
+    """One evaluation: what flies, where, how often, from which seed."""
+
+    controller: ControllerSpec
+    task: str
+    scenarios: tuple[str, ...]
+    episodes: int
+    seed: int = 0
+    obs: str = "kin"
+    act: str = "vel"
+    seeds: tuple[int, ...] = field(default=(), compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"controller": self.controller.label, "task": self.task, "scenarios": list(self.scenarios),
+                "episodes": self.episodes, "seed": self.seed, "obs": self.obs, "act": self.act,
+                "seeds": list(self.seeds)}
+
+
+def episode_seeds(seed: int, episodes: int) -> list[int]:
+    """The env seeds of an evaluation (test seeds, disjoint from training and model selection)."""
+    from ..seeding import test_seeds
+
+    return list(test_seeds(seed, episodes))
+
+
+# ---- workers ----------------------------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_env(request: EvalRequest, scenario: str):
+    key = (request.controller, request.task, request.obs, request.act, scenario)
+    if _WORKER.get("key") != key:
+        if "env" in _WORKER:
+            _WORKER["env"].close()
+        from ..envs import make_env
+
+        env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario)
+        _WORKER.update(key=key, env=env, controller=request.controller.build(env))
+    return _WORKER["env"], _WORKER["controller"]
+
+
+def fly_episode(env, controller, seed: int, task: str) -> dict[str, Any]:
+    """Fly one episode with ``controller`` and return its metrics (plus the return and end flags)."""
+    base = env.unwrapped
+    obs, info = env.reset(seed=seed)
+    controller.reset(1)
+    pos, goal, actions, tracked = [base.state.pos_m.copy()], [np.array(base.goal_pos_m, float)], [], []
+    band = tuple(base.scenario.follow_distance_m) if task in FOLLOW_TASKS else None
+    total, success_step = 0.0, None
+    while True:
+        action = np.asarray(controller.act(obs), dtype=np.float32).reshape(-1)
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += float(reward)
+        actions.append(action)
+        pos.append(base.state.pos_m.copy())
+        goal.append(np.array(base.goal_pos_m, float))
+        if band is not None:
+            tracked.append(band[0] <= info["distance_m"] <= band[1] and bool(info["target_in_view"]))
+        if info["is_success"] and success_step is None:
+            success_step = len(actions)
+        if terminated or truncated:
+            break
+    traj = Trajectory(base.clock.ctrl_dt_s, np.array(pos), np.array(goal), np.array(actions),
+                      bool(info["is_success"]), bool(info["crashed"]), success_step,
+                      np.array(tracked) if band is not None else None, band, moving_goal=task in FOLLOW_TASKS)
+    return {**episode_metrics(traj), "return": total, "out_of_bounds": bool(info.get("out_of_bounds", False))}
+
+
+def evaluate_episode(request: EvalRequest, scenario: str, index: int) -> dict[str, Any]:
+    """Worker: one episode of ``scenario`` (episode ``index`` of the request); returns its record."""
+    env, controller = _worker_env(request, scenario)
+    seed = request.seeds[index]
+    metrics = fly_episode(env, controller, seed, request.task)
+    return {"scenario": scenario, "episode": index, "seed": seed, "controller": request.controller.label,
+            "task": request.task, **{k: _round(v) for k, v in metrics.items()}}
+
+
+def _round(v: Any) -> Any:
+    # Rounded so that records are stable text (identical across worker counts and machines' last bits).
+    return round(v, 6) if isinstance(v, float) else v
+
+
+# ---- orchestration ----------------------------------------------------------------------------------------
+@dataclass
+class Evaluation:
+    """The result: the records (sorted) and one summary per scenario."""
+
+    request: EvalRequest
+    records: list[dict[str, Any]]
+    summaries: dict[str, dict[str, Any]]
+    out: Path | None = None
+
+    def table(self) -> str:
+        return summary_table(self.summaries)
+
+
+def make_request(controller, task: str, scenarios: Sequence[str], episodes: int, seed: int = 0,
+                 obs: str | None = None, act: str | None = None) -> EvalRequest:
+    """Validate everything before anything flies: controller, task, scenarios, the agent's env."""
+    from ..envs import ENV_IDS, load_scenario
+
+    spec = ControllerSpec.parse(controller)
+    if task not in ENV_IDS:
+        raise EvaluationError(f"unknown task {task!r}; valid tasks: {', '.join(ENV_IDS)}")
+    if episodes < 1:
+        raise EvaluationError(f"episodes must be >= 1, got {episodes}")
+    scenarios = tuple(scenarios)
+    if not scenarios or len(set(scenarios)) != len(scenarios):
+        raise EvaluationError(f"give one or more distinct scenarios, got {list(scenarios)}")
+    for name in scenarios:
+        load_scenario(task, name)  # raises ScenarioError naming the entry and the valid choices
+    env_spec = spec.env_spec()
+    if env_spec is not None:
+        if env_spec["task"] != task:
+            raise EvaluationError(f"agent {spec.path} was trained on task {env_spec['task']!r}, not {task!r}")
+        if obs is not None and obs != env_spec["obs"]:
+            raise EvaluationError(f"agent {spec.path} was trained on obs={env_spec['obs']!r}, not obs={obs!r}")
+        if act is not None and act != env_spec["act"]:
+            raise EvaluationError(f"agent {spec.path} acts in mode {env_spec['act']!r}, not {act!r}")
+        obs, act = env_spec["obs"], env_spec["act"]
+    obs = obs or "kin"
+    act = act or "vel"
+    return EvalRequest(spec, task, scenarios, episodes, seed, obs, act, tuple(episode_seeds(seed, episodes)))
+
+
+def _read_partial(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
+    """Finished records of an interrupted run; a torn last line (killed mid-write) is dropped."""
+    done: dict[tuple[str, int], dict[str, Any]] = {}
+    if not path.is_file():
+        return done
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        done[(rec["scenario"], rec["episode"])] = rec
+    return done
+
+
+def _prepare_folder(out: Path, request: EvalRequest) -> dict[tuple[str, int], dict[str, Any]]:
+    meta = {**request.to_dict(), "format": "ltc_drones.evaluation", "schema_version": 1}
+    if (out / META).is_file():
+        old = json.loads((out / META).read_text())
+        if old != meta:
+            diff = sorted(k for k in meta if old.get(k) != meta[k])
+            raise EvaluationError(f"{out} holds an evaluation of another request (differs in {', '.join(diff)}); "
+                                  "choose another --out folder or delete it")
+    elif out.exists() and any(out.iterdir()):
+        raise EvaluationError(f"{out} exists, is not empty and holds no {META}; choose an empty --out folder")
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / META, meta)
+    done = _read_partial(out / PARTIAL)
+    if (out / RECORDS).is_file():
+        done.update(_read_partial(out / RECORDS))
+    return done
+
+
+def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), episodes: int = 100, seed: int = 0,
+             workers: int = 1, out: str | os.PathLike | None = None, obs: str | None = None, act: str | None = None,
+             progress: bool = True) -> Evaluation:
+    """Fly ``controller`` for ``episodes`` seeded episodes in every scenario and summarise.
+
+    Args:
+        controller: an agent checkpoint path (file or folder), ``"expert"`` or ``"scripted:<name>"``.
+        task: task key (``fly-to-target``, ...).
+        scenarios: scenario names, with severity levels as ``name@level`` (``"fog@3"``).
+        episodes: episodes per scenario (the same seeds in every scenario).
+        seed: evaluation seed; selects the episode seeds (see :mod:`ltc_drones.seeding`).
+        workers: worker processes (1: in this process).
+        out: folder for records and summaries; an interrupted evaluation into the same folder resumes.
+        obs, act: the env's modes (agents: taken from the checkpoint; giving others is an error).
+        progress: show a progress bar.
+
+    Raises:
+        EvaluationError: invalid request, or ``out`` holds another evaluation.
+        ScenarioError: an unknown scenario or level.
+        RuntimeError: a worker process died (finished episodes are kept: run again to resume).
+    """
+    if workers < 1:
+        raise EvaluationError(f"workers must be >= 1, got {workers}")
+    request = make_request(controller, task, scenarios, episodes, seed, obs, act)
+    out_path = Path(out) if out is not None else None
+    done = _prepare_folder(out_path, request) if out_path is not None else {}
+    todo = [(s, k) for s in request.scenarios for k in range(episodes) if (s, k) not in done]
+    records = dict(done)
+    sink = open(out_path / PARTIAL, "a") if out_path is not None else None  # noqa: SIM115 - closed below
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(request.scenarios) * episodes, initial=len(done), unit="episode", disable=not progress,
+               desc=f"evaluate {task}")
+
+    def keep(rec: dict[str, Any]) -> None:
+        records[(rec["scenario"], rec["episode"])] = rec
+        if sink is not None:
+            sink.write(json.dumps(rec, sort_keys=True) + "\n")
+            sink.flush()
+            os.fsync(sink.fileno())
+        bar.update(1)
+
+    try:
+        if workers == 1 or len(todo) <= 1:
+            for s, k in todo:
+                keep(evaluate_episode(request, s, k))
+        else:
+            from ..parallel import process_pool
+
+            with process_pool(workers) as pool:
+                futures = [pool.submit(evaluate_episode, request, s, k) for s, k in todo]
+                for fut in as_completed(futures):
+                    keep(fut.result())
+    except BrokenProcessPool as exc:
+        raise RuntimeError(f"an evaluation worker died; {len(records)} finished episodes are kept in {out_path}. "
+                           "Run the same command again to resume.") from exc
+    finally:
+        bar.close()
+        if sink is not None:
+            sink.close()
+        _WORKER.clear()
+    ordered = [records[(s, k)] for s in request.scenarios for k in range(episodes)]
+    summaries = {s: summarize([r for r in ordered if r["scenario"] == s]) for s in request.scenarios}
+    result = Evaluation(request, ordered, summaries, out_path)
+    if out_path is not None:
+        write_outputs(result)
+    return result
+
+
+def write_outputs(result: Evaluation) -> None:
+    """``records.jsonl``, ``summary.json``, ``summary.csv`` and ``table.md`` (atomic), then drop the partial file."""
+    out = result.out
+    assert out is not None
+    text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in result.records)
+    write_atomic(out / RECORDS, lambda tmp: Path(tmp).write_text(text))
+    write_json_atomic(out / "summary.json", {"request": result.request.to_dict(), "scenarios": result.summaries})
+    write_atomic(out / "summary.csv", lambda tmp: Path(tmp).write_text(summary_csv(result.summaries)))
+    write_atomic(out / "table.md", lambda tmp: Path(tmp).write_text(result.table()))
+    (out / PARTIAL).unlink(missing_ok=True)
+
+
+def _flat(summary: dict[str, Any]) -> dict[str, Any]:
+    flat = {k: v for k, v in summary.items() if k != "success_ci95"}
+    flat["ci95_low"], flat["ci95_high"] = summary["success_ci95"]
+    return flat
+
+
+def summary_csv(summaries: dict[str, dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    rows = [{"scenario": s, **_flat(v)} for s, v in summaries.items()]
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+TABLE_COLUMNS = (("success", None), ("crash", "crash_rate"), ("t_success_s", "time_to_success_s"),
+                 ("path_eff", "path_efficiency"), ("min_d_m", "min_distance_m"), ("final_d_m", "final_distance_m"),
+                 ("track_err_m", "tracking_error_m"), ("tracked", "tracked_fraction"),
+                 ("smooth", "action_smoothness"))
+
+
+def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
+    """A markdown table: one row per scenario, success with its 95 % Wilson interval, then the means."""
+    head = "| scenario | " + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"
+    lines = [head, "|---" + "|---:" * len(TABLE_COLUMNS) + "|"]
+    for scenario, s in summaries.items():
+        lo, hi = s["success_ci95"]
+        cells = [f"{s['successes']}/{s['episodes']} [{lo:.2f}, {hi:.2f}]"]
+        for _, key in TABLE_COLUMNS[1:]:
+            v = s[key]
+            cells.append("–" if v is None else f"{v:.2f}")
+        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

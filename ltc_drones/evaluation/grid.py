@@ -1,0 +1,179 @@
+"""Benchmark grids: architectures × training seeds × scenarios at severity levels, as independent cells.
+
+A grid file (``benchmarks/<name>.yaml``)::
+
+    name: fly-to-target-rgb
+    task: fly-to-target
+    obs: rgb
+    archs: [ltc-ncp, cfc-ncp, lstm]
+    seeds: [0, 1, 2]              # training seeds
+    demo_episodes: 200            # expert demonstrations per seed, shared by every architecture of that seed
+    train: {algo: dagger, iterations: 1500}   # TrainConfig overrides, the same for every architecture
+    episodes: 30                  # evaluation episodes per agent and scenario (the same seeds everywhere)
+    eval_seed: 0
+    shifts: all                   # or a list of shift names
+    levels: [1, 3, 5]             # severity levels of every shift (nominal is always included)
+
+Cells (each runs alone and writes one JSON record; a finished cell is never run again):
+``data__seed<s>`` (collect the demonstrations), ``train__<arch>__seed<s>`` (needs the data),
+``eval__<arch>__seed<s>__<shift>`` (needs the agent; one shift at all its levels, or ``nominal``).
+Everything is validated when the grid is loaded, before anything trains: an unknown key, task,
+architecture, shift or level is refused naming the entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FIXED_TRAIN_KEYS = ("task", "obs", "act", "arch", "seed", "data", "out", "workers", "demo_episodes")
+
+
+class GridError(ValueError):
+    """A benchmark grid file is invalid."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: ``kind`` data/train/eval, with the cells it needs first."""
+
+    id: str
+    kind: str
+    seed: int
+    arch: str = ""
+    shard: str = ""
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A validated benchmark grid (see the module docstring for the file format)."""
+
+    name: str
+    task: str
+    obs: str
+    archs: tuple[str, ...]
+    seeds: tuple[int, ...]
+    act: str = "vel"
+    demo_episodes: int = 200
+    train: dict[str, Any] = field(default_factory=dict, hash=False)
+    episodes: int = 30
+    eval_seed: int = 0
+    shifts: tuple[str, ...] = ()
+    levels: tuple[int, ...] = (1, 3, 5)
+    description: str = ""
+
+    # ---- derived ----------------------------------------------------------------------------------------
+    def shard_scenarios(self, shard: str) -> list[str]:
+        """The scenarios of an evaluation shard: ``nominal``, or one shift at every level."""
+        return ["nominal"] if shard == "nominal" else [f"{shard}@{lv}" for lv in self.levels]
+
+    @property
+    def shards(self) -> list[str]:
+        return ["nominal", *self.shifts]
+
+    @property
+    def scenarios(self) -> list[str]:
+        return [s for shard in self.shards for s in self.shard_scenarios(shard)]
+
+    def cells(self) -> list[Cell]:
+        out: list[Cell] = []
+        for s in self.seeds:
+            data = Cell(f"data__seed{s}", "data", s)
+            out.append(data)
+            for a in self.archs:
+                train = Cell(f"train__{a}__seed{s}", "train", s, a, needs=(data.id,))
+                out.append(train)
+                out.extend(Cell(f"eval__{a}__seed{s}__{sh}", "eval", s, a, sh, needs=(train.id,))
+                           for sh in self.shards)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def _all_shifts() -> list[str]:
+    from ..envs import scenario as sc
+
+    if hasattr(sc, "available_shifts"):
+        return sorted(sc.available_shifts())
+    return [s for s in sc.available_scenarios() if s != "nominal"]
+
+
+def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
+    """Validate a grid mapping (all entries checked before anything runs)."""
+    from ..envs import ENV_IDS, load_scenario
+    from ..models import CORE_NAMES
+    from ..training import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(Grid)}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise GridError(f"{source}: unknown key(s) {unknown}; valid keys: {', '.join(sorted(fields))}")
+    for key in ("name", "task", "obs", "archs", "seeds"):
+        if key not in data:
+            raise GridError(f"{source}: missing key {key!r}")
+    d = dict(data)
+    if d["task"] not in ENV_IDS:
+        raise GridError(f"{source}: unknown task {d['task']!r}; valid tasks: {', '.join(ENV_IDS)}")
+    d["archs"] = tuple(d["archs"])
+    for a in d["archs"]:
+        if a not in CORE_NAMES:
+            raise GridError(f"{source}: unknown architecture {a!r}; valid: {', '.join(CORE_NAMES)}")
+    if len(set(d["archs"])) != len(d["archs"]) or not d["archs"]:
+        raise GridError(f"{source}: archs must be a non-empty list without repeats, got {list(d['archs'])}")
+    d["seeds"] = tuple(int(s) for s in d["seeds"])
+    if not d["seeds"] or len(set(d["seeds"])) != len(d["seeds"]) or min(d["seeds"]) < 0:
+        raise GridError(f"{source}: seeds must be distinct non-negative integers, got {list(d['seeds'])}")
+    shifts = d.get("shifts", "all")
+    valid_shifts = _all_shifts()
+    d["shifts"] = tuple(valid_shifts if shifts == "all" else shifts or ())
+    for s in d["shifts"]:
+        if s not in valid_shifts:
+            raise GridError(f"{source}: unknown shift {s!r}; valid shifts: {', '.join(valid_shifts)}")
+    d["levels"] = tuple(int(v) for v in d.get("levels", (1, 3, 5)))
+    train = dict(d.get("train") or {})
+    fixed = sorted(set(train) & set(FIXED_TRAIN_KEYS))
+    if fixed:
+        raise GridError(f"{source}: train may not set {fixed}; the grid sets them (use the grid's own keys)")
+    d["train"] = train
+    for key in ("episodes", "demo_episodes"):
+        if int(d.get(key, 1)) < 1:
+            raise GridError(f"{source}: {key} must be >= 1, got {d[key]}")
+    grid = Grid(**d)
+    try:  # the training config of every architecture must be valid
+        for a in grid.archs:
+            TrainConfig(**train_config_kwargs(grid, a, grid.seeds[0], "data", "runs"))
+    except (TypeError, ValueError) as exc:
+        raise GridError(f"{source}: invalid train settings: {exc}") from exc
+    for scenario in grid.scenarios:  # unknown levels raise here, naming the entry
+        try:
+            load_scenario(grid.task, scenario)
+        except ValueError as exc:
+            raise GridError(f"{source}: scenario {scenario!r}: {exc}") from exc
+    return grid
+
+
+def train_config_kwargs(grid: Grid, arch: str, seed: int, data: str, out: str) -> dict[str, Any]:
+    return {**grid.train, "task": grid.task, "obs": grid.obs, "act": grid.act, "arch": arch, "seed": seed,
+            "data": (data,), "out": out, "workers": 1, "demo_episodes": grid.demo_episodes}
+
+
+def load_grid(path: str | os.PathLike) -> Grid:
+    """Read and validate ``benchmarks/<name>.yaml``."""
+    path = Path(path)
+    if not path.is_file():
+        raise GridError(f"no grid file at {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise GridError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise GridError(f"{path} must hold a mapping")
+    return grid_from_dict(data, str(path))

@@ -1,0 +1,107 @@
+"""Benchmark plots: success against severity per shift, nominal success, a heat map at the top level.
+
+matplotlib is an optional dependency (extras ``plots`` and ``dev``); it is imported here only.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import write_atomic
+from .grid import Grid
+
+
+def _plt():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+        raise ImportError("benchmark plots need matplotlib: pip install 'ltc_drones[plots]'") from exc
+    return plt
+
+
+def _save(fig, path: Path) -> None:
+    # Fixed metadata so that the same results give the same file.
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None}),
+                 suffix=".png")
+
+
+def plot_benchmark(grid: Grid, rows: list[dict[str, Any]], results: Path) -> list[Path]:
+    """Write ``severity.png``, ``nominal.png`` and ``heatmap.png`` into ``results``; returns their paths."""
+    plt = _plt()
+    by = {(r["arch"], r["scenario"]): r for r in rows}
+    paths = []
+    shifts = list(grid.shifts)
+    if shifts:
+        ncol = min(4, len(shifts))
+        nrow = math.ceil(len(shifts) / ncol)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharey=True)
+        levels = [0, *grid.levels]
+        for ax, shift in zip(axes.flat, shifts, strict=False):
+            for k, arch in enumerate(grid.archs):
+                pts = [by.get((arch, "nominal" if lv == 0 else f"{shift}@{lv}")) for lv in levels]
+                xs = [lv + 0.06 * (k - len(grid.archs) / 2) for lv, p in zip(levels, pts, strict=True) if p]
+                ys = np.array([p["success_rate"] for p in pts if p])
+                lo = ys - np.array([p["ci95_low"] for p in pts if p])
+                hi = np.array([p["ci95_high"] for p in pts if p]) - ys
+                if len(xs):
+                    ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=3, lw=1.2, capsize=2, label=arch)
+            ax.set_title(shift, fontsize=9)
+            ax.set_xticks(levels)
+            ax.set_ylim(-0.05, 1.05)
+            ax.grid(alpha=0.3)
+        for ax in list(axes.flat)[len(shifts):]:
+            ax.axis("off")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("success rate")
+        for ax in axes[-1, :]:
+            ax.set_xlabel("severity level")
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=min(8, len(labels)), fontsize=8)
+        fig.suptitle(f"{grid.name}: success against shift severity (95 % Wilson intervals)", fontsize=10)
+        fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+        paths.append(results / "severity.png")
+        _save(fig, paths[-1])
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(grid.archs), 3.0))
+    nominal = [by.get((a, "nominal")) for a in grid.archs]
+    ys = np.array([p["success_rate"] if p else np.nan for p in nominal])
+    err = np.array([[p["success_rate"] - p["ci95_low"], p["ci95_high"] - p["success_rate"]] if p else [0, 0]
+                    for p in nominal]).T
+    ax.bar(range(len(grid.archs)), ys, yerr=err, capsize=3, color="tab:blue")
+    ax.set_xticks(range(len(grid.archs)), grid.archs, rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("nominal success")
+    ax.set_title(f"{grid.name}: nominal", fontsize=10)
+    fig.tight_layout()
+    paths.append(results / "nominal.png")
+    _save(fig, paths[-1])
+    plt.close(fig)
+
+    if shifts and grid.levels:
+        top = max(grid.levels)
+        mat = np.array([[by[(a, f"{s}@{top}")]["success_rate"] if (a, f"{s}@{top}") in by else np.nan
+                         for s in shifts] for a in grid.archs])
+        fig, ax = plt.subplots(figsize=(1.5 + 0.7 * len(shifts), 1.0 + 0.4 * len(grid.archs)))
+        im = ax.imshow(mat, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+        ax.set_xticks(range(len(shifts)), shifts, rotation=40, ha="right", fontsize=8)
+        ax.set_yticks(range(len(grid.archs)), grid.archs, fontsize=8)
+        for i in range(mat.shape[0]):
+            for j in range(mat.shape[1]):
+                if np.isfinite(mat[i, j]):
+                    ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="white" if mat[i, j] < 0.6 else "black")
+        fig.colorbar(im, ax=ax, label="success")
+        ax.set_title(f"{grid.name}: success at level {top}", fontsize=10)
+        fig.tight_layout()
+        paths.append(results / "heatmap.png")
+        _save(fig, paths[-1])
+        plt.close(fig)
+    return paths
