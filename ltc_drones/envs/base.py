@@ -2,6 +2,20 @@
 
 A task subclass only says how an episode starts, how its target moves, what success and
 failure are and what its reward terms are (the simulator base owns stepping).
+
+Rewards: each shaping term is the difference of a potential between consecutive control steps,
+``w · (Φ(s_t) − Φ(s_{t−1}))`` (a task's :meth:`DroneEnv._potentials`), so over an episode it sums
+to ``w · (Φ(s_T) − Φ(s_0))`` whatever the episode's length; the base adds ``+w_success`` on a
+success step and ``−w_crash`` on a crash (contact, tilt over 80°, out of bounds) step, and a crash
+step is never a success.
+
+Randomness: ``reset`` spawns one generator per source from the episode's seed sequence (a child
+of ``self.np_random``'s seed sequence, so ``reset(seed=s)`` fixes the world and a later
+``reset()`` gives the next world of that seed), exposed as ``self.rngs``
+(:class:`~ltc_drones.envs.streams.EpisodeRngs`): ``layout`` (start, target, hold point, markers,
+then distractors), ``target`` (target motion), ``wind`` (gusts), ``camera`` (observed pixel noise),
+``diagnostics`` (pixel noise of images the agent did not see) and ``scenery``. No source draws
+from another's stream, so one seed is one world in ``kin``, ``rgb`` and ``rgb_kin``.
 """
 
 from __future__ import annotations
@@ -34,14 +48,18 @@ from .camera import (
 )
 from .scenario import Scenario, load_scenario
 from .scene import Scene
+from .streams import EpisodeRngs
 
 ObsMode = Literal["kin", "rgb", "rgb_kin"]
 OBS_MODES = ("kin", "rgb", "rgb_kin")
-KIN_DIM = 16
+IMAGE_OBS_MODES = ("rgb", "rgb_kin")
+PROPRIO_DIM = 13
+"""Proprioception: body velocity (3), gravity direction (3), body rates (3), last action (4); ``rgb_kin``'s vector."""
+KIN_DIM = 3 + PROPRIO_DIM
+"""The privileged ``kin`` vector: the goal in the body frame (3), then proprioception."""
 KIN_SCALES = {"goal_m": 5.0, "vel_mps": 2.0, "rates_radps": 10.0}
 KIN_BOUND = 10.0  # every kin entry is clipped to ±KIN_BOUND (a 50 m goal, 20 m/s, 100 rad/s)
 CRASH_TILT_RAD = math.radians(80.0)
-DEFAULT_REWARD_WEIGHTS = {"progress": 1.0, "heading": 0.05, "success": 10.0, "crash": 10.0}
 
 
 class DroneEnv(gym.Env):
@@ -51,6 +69,8 @@ class DroneEnv(gym.Env):
     TASK: ClassVar[str] = ""
     SUCCESS_TERMINATES: ClassVar[bool] = True
     """Whether success ends the episode (reaching tasks) or is judged at the time limit (holding tasks)."""
+    REWARD_WEIGHTS: ClassVar[dict[str, float]] = {"progress": 1.0, "heading": 0.5, "success": 10.0, "crash": 10.0}
+    """Default weight of every reward term of the task (override with ``reward_weights=``)."""
 
     def __init__(
         self,
@@ -85,10 +105,11 @@ class DroneEnv(gym.Env):
         self.velocity_limits = velocity_limits or VelocityLimits()
         self.action_mode = make_action_mode(act, self.params, self.clock, self.velocity_limits,
                                             gains or ControllerGains())
-        weights = dict(DEFAULT_REWARD_WEIGHTS)
+        weights = dict(self.REWARD_WEIGHTS)
         unknown = set(reward_weights or {}) - set(weights)
         if unknown:
-            raise ValueError(f"unknown reward weight(s) {sorted(unknown)}; valid: {sorted(weights)}")
+            raise ValueError(f"unknown reward weight(s) {sorted(unknown)} for {type(self).__name__}; "
+                             f"valid: {sorted(weights)}")
         weights.update(reward_weights or {})
         self.reward_weights = weights
         self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
@@ -122,29 +143,38 @@ class DroneEnv(gym.Env):
         raise NotImplementedError
 
     def _task_outcome(self) -> tuple[bool, bool]:
-        """``(succeeded, failed)`` after the current step; success ends FlyToTarget and Hiking."""
+        """``(succeeded, failed)`` after the current step; success ends FlyToTarget and Hiking.
+
+        ``self._crash_now`` is already set: the base never counts a success on a crash step.
+        """
         raise NotImplementedError
 
+    def _potentials(self) -> dict[str, float]:
+        """Unweighted potential of each shaping term in the current state (keys are weight names).
+
+        Default: ``progress`` = −distance to the goal (m), ``heading`` = cos of the goal's horizontal
+        bearing off the drone's heading (1 straight ahead, −1 behind).
+        """
+        return {"progress": -self._distance_m, "heading": self._heading_cos()}
+
     def _task_reward_terms(self) -> dict[str, float]:
-        """Task-specific reward terms of this step (the base adds crash and success)."""
-        w = self.reward_weights
-        progress = self._prev_distance_m - self._distance_m
-        # cos of the horizontal bearing of the goal off the body x axis (1: straight ahead).
-        d = self.state.R.T @ (self.goal_pos_m - self.state.pos_m)
-        horiz = math.hypot(d[0], d[1])
-        heading = d[0] / horiz if horiz > 1e-6 else 1.0
-        return {"progress": w["progress"] * progress, "heading": w["heading"] * heading}
+        """Task terms of this step other than shaping, success and crash (weighted)."""
+        return {}
+
+    def _task_info(self) -> dict[str, Any]:
+        """Task-specific ``info`` entries reported on every step."""
+        return {}
 
     # ---- gymnasium API ----------------------------------------------------------------------
     def _make_observation_space(self) -> spaces.Space:
-        kin = spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
         cam = self.camera.config
         rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
         if self.obs_mode == "kin":
-            return kin
+            return spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
         if self.obs_mode == "rgb":
             return rgb
-        return spaces.Dict({"rgb": rgb, "kin": kin})
+        # rgb_kin: the image plus proprioception only (no goal), under the key "kin".
+        return spaces.Dict({"rgb": rgb, "kin": spaces.Box(-KIN_BOUND, KIN_BOUND, (PROPRIO_DIM,), dtype=np.float32)})
 
     @property
     def state(self) -> RigidBodyState:
@@ -156,21 +186,26 @@ class DroneEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        rng = self.np_random
-        # Diagnostics (videos, saliency) draw their camera noise from a spawned child stream, never
-        # from np_random itself, so that looking at an episode cannot change it (spawning draws nothing).
-        self._diag_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        self.rngs = EpisodeRngs.spawn(self._episode_seed_sequence())
         self._obs_rgb: tuple[int, np.ndarray] | None = None
-        start = self._task_reset(rng)
-        self.scene.place_distractors(rng, start.pos_m, yaw_of(start.R), [self.goal_pos_m])
-        self.sim.reset([start], rng)
+        start = self._task_reset(self.rngs.layout)
+        self.scene.place_distractors(self.rngs.layout, start.pos_m, yaw_of(start.R), self._layout_points_m())
+        self.sim.reset([start], self.rngs.wind)
         self.action_mode.reset(self.state)
         self._last_action = np.zeros(4, dtype=np.float32)
         self._step_count = 0
-        self._crashed = False
-        self._distance_m = self._prev_distance_m = self._goal_distance()
+        self._crashed = self._crash_now = False
+        self._distance_m = self._goal_distance()
+        self._phi = self._potentials()
         self._reset_done = True
         return self._observe(), self._info(success=False)
+
+    def _episode_seed_sequence(self) -> np.random.SeedSequence:
+        """A fresh child of ``np_random``'s seed sequence (spawning draws no number from ``np_random``)."""
+        seq = getattr(self.np_random.bit_generator, "seed_seq", None)
+        if not isinstance(seq, np.random.SeedSequence):  # a generator built without a seed sequence
+            return np.random.SeedSequence(int(self.np_random.integers(2**63)))
+        return seq.spawn(1)[0]
 
     def step(self, action):
         if not self._reset_done:
@@ -193,17 +228,23 @@ class DroneEnv(gym.Env):
         self._task_advance(self.clock.ctrl_dt_s)
         self._step_count += 1
         self._last_action = a.astype(np.float32)
-        self._prev_distance_m, self._distance_m = self._distance_m, self._goal_distance()
+        self._distance_m = self._goal_distance()
         self._crashed = contact or tilt_of(self.state.R) > CRASH_TILT_RAD
         out_of_bounds = self._out_of_bounds()
+        self._crash_now = self._crashed or out_of_bounds
         succeeded, failed = self._task_outcome()
-        terminated = self._crashed or out_of_bounds or failed or (succeeded and self.SUCCESS_TERMINATES)
+        succeeded = succeeded and not self._crash_now  # a crash step is never a success
+        terminated = self._crash_now or failed or (succeeded and self.SUCCESS_TERMINATES)
         truncated = not terminated and self.time_s >= self.scenario.episode_len_s - 1e-9
-        terms = self._task_reward_terms()
         w = self.reward_weights
+        phi = self._potentials()
+        terms = {name: w[name] * (phi[name] - self._phi[name]) for name in phi}
+        self._phi = phi
+        terms.update(self._task_reward_terms())
         terms["success"] = w["success"] if succeeded else 0.0
-        terms["crash"] = -w["crash"] if (self._crashed or out_of_bounds) else 0.0
+        terms["crash"] = -w["crash"] if self._crash_now else 0.0
         info = self._info(success=succeeded, terms=terms, out_of_bounds=out_of_bounds)
+        info.update(self._task_info())
         return self._observe(), float(sum(terms.values())), terminated, truncated, info
 
     def render(self):
@@ -218,15 +259,25 @@ class DroneEnv(gym.Env):
 
     # ---- observations -----------------------------------------------------------------------
     def kinematic_observation(self) -> np.ndarray:
-        """The ``kin`` vector (16,): goal in body frame, body velocity, gravity direction, rates, last action."""
+        """The ``kin`` vector (``KIN_DIM`` = 16): goal in the body frame (m / 5), then :meth:`proprioception`."""
+        s = self.state
+        goal_b = s.R.T @ (self.goal_pos_m - s.pos_m) / KIN_SCALES["goal_m"]
+        kin = np.concatenate([np.clip(goal_b, -KIN_BOUND, KIN_BOUND).astype(np.float32), self.proprioception()])
+        return kin
+
+    def proprioception(self) -> np.ndarray:
+        """What the drone senses of itself (``PROPRIO_DIM`` = 13, float32, each entry clipped to ±10).
+
+        Body velocity ((m/s) / 2), gravity direction in the body frame (unit vector), body rates
+        ((rad/s) / 10), previous action (normalised); never the goal.
+        """
         s = self.state
         R = s.R
-        goal_b = R.T @ (self.goal_pos_m - s.pos_m) / KIN_SCALES["goal_m"]
         vel_b = R.T @ s.vel_world_mps / KIN_SCALES["vel_mps"]
         grav_b = -R[2, :]
         rates_b = R.T @ s.omega_world_radps / KIN_SCALES["rates_radps"]
-        kin = np.concatenate([goal_b, vel_b, grav_b, rates_b, self._last_action])
-        return np.clip(kin, -KIN_BOUND, KIN_BOUND).astype(np.float32)
+        proprio = np.concatenate([vel_b, grav_b, rates_b, self._last_action])
+        return np.clip(proprio, -KIN_BOUND, KIN_BOUND).astype(np.float32)
 
     def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
@@ -239,7 +290,7 @@ class DroneEnv(gym.Env):
             if self._obs_rgb is not None and self._obs_rgb[0] == self._step_count:
                 rgb = self._obs_rgb[1]  # exactly what the agent saw at this step
             else:
-                rgb = self._postprocess(rgb, self._diag_rng)
+                rgb = self._postprocess(rgb, self.rngs.diagnostics)
         lut = self._seg_lut
         return rgb, lut[np.clip(seg, -1, len(lut) - 2) + 1]
 
@@ -260,15 +311,28 @@ class DroneEnv(gym.Env):
     def _observe(self):
         if self.obs_mode == "kin":
             return self.kinematic_observation()
-        rgb = self._postprocess(self._render_onboard()[0], self.np_random)
+        rgb = self._postprocess(self._render_onboard()[0], self.rngs.camera)
         self._obs_rgb = (self._step_count, rgb)
         if self.obs_mode == "rgb":
             return rgb
-        return {"rgb": rgb, "kin": self.kinematic_observation()}
+        return {"rgb": rgb, "kin": self.proprioception()}
 
     # ---- status -----------------------------------------------------------------------------
     def _goal_distance(self) -> float:
         return float(np.linalg.norm(self.goal_pos_m - self.state.pos_m))
+
+    def _heading_cos(self) -> float:
+        """cos of the goal's horizontal bearing off the drone's heading (1 when the goal is straight ahead)."""
+        d = self.goal_pos_m - self.state.pos_m
+        horiz = math.hypot(d[0], d[1])
+        if horiz < 1e-6:
+            return 1.0
+        yaw = yaw_of(self.state.R)
+        return (d[0] * math.cos(yaw) + d[1] * math.sin(yaw)) / horiz
+
+    def _layout_points_m(self) -> list[np.ndarray]:
+        """Points that distractors (and scenery) keep clear of: the goal by default."""
+        return [self.goal_pos_m]
 
     def _out_of_bounds(self) -> bool:
         p = self.state.pos_m
