@@ -27,7 +27,7 @@ class FlyToTargetEnv(DroneEnv):
     | rpm | rotor 0, 0..21703 rpm | rotor 1 | rotor 2 | rotor 3 |
 
     ## Observation space
-    ``obs="kin"``: ``Box(-10, 10, (16,), float32)`` (entries clipped to ±10)
+    ``obs="kin"``: ``Box(-10, 10, (16,), float32)`` (entries clipped to ±10; privileged: it holds the goal)
 
     | index | what | unit / scale |
     |-------|------|--------------|
@@ -38,13 +38,24 @@ class FlyToTargetEnv(DroneEnv):
     | 12-15 | previous action | normalised |
 
     ``obs="rgb"``: onboard forward camera, ``Box(0, 255, (48, 64, 3), uint8)`` by default (50° vertical
-    field of view). ``obs="rgb_kin"``: ``Dict(rgb=..., kin=...)``.
+    field of view). ``obs="rgb_kin"``: ``Dict(rgb=<the image>, kin=Box(-10, 10, (13,), float32))`` whose
+    vector is proprioception only, never the goal: entries 3-15 of the table above (``base.PROPRIO_DIM``).
 
     ## Rewards
-    ``r = w_progress · (d_prev − d) + w_heading · cos(bearing) + w_success · [success] − w_crash · [crash]``
-    with ``d`` the distance to the target (m) and bearing the horizontal angle of the target off the
-    optical axis; weights ``progress=1, heading=0.05, success=10, crash=10`` (``reward_weights=``).
-    ``info`` reports each as ``reward_<name>``.
+    ``r_t = w_progress · (d_{t−1} − d_t) + w_heading · (c_t − c_{t−1}) + w_success · [success] − w_crash · [crash]``
+
+    with ``d`` the distance to the target (m) and ``c`` the cosine of the target's horizontal bearing
+    off the drone's heading (1 straight ahead); ``[crash]`` marks a step ending in contact, tilt > 80°
+    or out of bounds, and such a step is never a success. Defaults ``progress=1, heading=0.5,
+    success=10, crash=10`` (``reward_weights=``); ``info`` reports each term as ``reward_<name>``.
+    Progress and heading are potential-based: over an episode they sum to
+    ``w_progress · (d_0 − d_T) + w_heading · (c_T − c_0)``, whatever its length. From the same start
+    an episode that succeeds (``d_T ≤ 0.5 m``) therefore earns more than one that never does
+    (``d_T > 0.5 m``) whenever ``w_success > 2 · w_heading``.
+
+    ## Starting state
+    Hover (at rest, rotors at hover speed) 0.9–1.3 m high within ±1 m of the origin, random heading;
+    the target as described above.
 
     ## Episode end
     * terminated, success: within ``success_radius_m`` (0.5 m) of the target;

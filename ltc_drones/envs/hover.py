@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sim.state import RigidBodyState
-from .base import DroneEnv
+from .base import IMAGE_OBS_MODES, DroneEnv
 
 
 class HoverEnv(DroneEnv):
@@ -20,11 +20,22 @@ class HoverEnv(DroneEnv):
     As :class:`~ltc_drones.envs.fly_to_target.FlyToTargetEnv` (``vel``, ``ctbr``, ``rpm``).
 
     ## Observation space
-    As FlyToTarget; the "target" vector points at the hold point.
+    ``obs="kin"`` only, as FlyToTarget's; the "target" vector (indices 0-2) points at the hold point.
+    Image observations (``"rgb"``, ``"rgb_kin"``) raise ``ValueError``: nothing visible marks the
+    hold point, so a camera policy could not know where to hold.
 
     ## Rewards
-    ``r = −w_progress · d · dt − w_crash · [crash] + w_success · [success at the end]``
-    (``d``: distance to the hold point in m); each term in ``info`` as ``reward_<name>``.
+    ``r_t = w_progress · (d_{t−1} − d_t) + w_success · [success] − w_crash · [crash]``
+
+    with ``d`` the distance to the hold point (m); ``[success]`` is 1 only on the final (truncating)
+    step of a successful hold, ``[crash]`` on a step that ends in contact, tilt > 80° or out of
+    bounds (then never a success). Defaults ``progress=1, success=10, crash=10`` (``reward_weights=``);
+    each term is in ``info`` as ``reward_<name>``. Progress is potential-based: over an episode it
+    sums to ``w_progress · (d_0 − d_T)``, so from the same start a hold that succeeds
+    (``d_T ≤ 0.1 m``) earns more than any that does not, however the time is spent.
+
+    ## Starting state
+    Hover (rotors at hover speed, at rest) 0.9–1.3 m high, within ±1 m of the origin, random heading.
 
     ## Episode end
     * truncated: after 6 s; ``info["is_success"]`` then tells whether the hold succeeded;
@@ -39,6 +50,13 @@ class HoverEnv(DroneEnv):
 
     TASK = "hover"
     SUCCESS_TERMINATES = False
+    REWARD_WEIGHTS = {"progress": 1.0, "success": 10.0, "crash": 10.0}
+
+    def __init__(self, obs: str = "kin", **kwargs) -> None:
+        if obs in IMAGE_OBS_MODES:
+            raise ValueError(f"Hover does not support obs={obs!r}: nothing visible marks the hold point, so an "
+                             "image shows no goal; use obs=\"kin\" (its first 3 entries point at the hold point)")
+        super().__init__(obs=obs, **kwargs)
 
     def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
         start = self._start_state(rng)
@@ -60,5 +78,5 @@ class HoverEnv(DroneEnv):
         # Success is judged at the end, so it is reported on the truncating step.
         return at_end and self._held_s >= s.hold_s - 1e-9, False
 
-    def _task_reward_terms(self) -> dict[str, float]:
-        return {"progress": -self.reward_weights["progress"] * self._distance_m * self.clock.ctrl_dt_s}
+    def _potentials(self) -> dict[str, float]:
+        return {"progress": -self._distance_m}
