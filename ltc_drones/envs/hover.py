@@ -52,11 +52,11 @@ class HoverEnv(DroneEnv):
     SUCCESS_TERMINATES = False
     REWARD_WEIGHTS = {"progress": 1.0, "success": 10.0, "crash": 10.0}
 
-    def __init__(self, obs: str = "kin", **kwargs) -> None:
+    def __init__(self, obs: str = "kin", *args, **kwargs) -> None:
         if obs in IMAGE_OBS_MODES:
             raise ValueError(f"Hover does not support obs={obs!r}: nothing visible marks the hold point, so an "
                              "image shows no goal; use obs=\"kin\" (its first 3 entries point at the hold point)")
-        super().__init__(obs=obs, **kwargs)
+        super().__init__(obs, *args, **kwargs)
 
     def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
         start = self._start_state(rng)
