@@ -31,10 +31,7 @@ def main() -> None:
         for scenario in args.scenarios:
             env = make_env(task, scenario=scenario, act=args.act)
             expert = make_expert(env)
-            def act(_obs, expert=expert):
-                return expert.act()
-
-            wins = sum(run_episode(env, act, seed, expert.reset).success
+            wins = sum(run_episode(env, expert, seed).success
                        for seed in tqdm(range(args.episodes), desc=f"{task}/{scenario}", leave=False))
             env.close()
             rows.append((task, scenario, wins, args.episodes))

@@ -1,8 +1,12 @@
-"""Flight control: cascaded PID (velocity / position / attitude / rate), mixer, privileged experts."""
+"""Flight control: cascaded PID (velocity / position / attitude / rate), mixer, privileged experts,
+scripted baselines, and the acting protocol they share with trained agents."""
 
 from .cascade import CascadedController, ControllerGains, PositionController, RateController, VelocityLimits
 from .experts import Expert, ExpertConfig, make_expert
 from .mixer import Mixer
+from .protocol import Controller
+from .scripted import SCRIPTED, ConstantAction, FlyAway, HoverInPlace, SpinInPlace, make_scripted
 
-__all__ = ["CascadedController", "ControllerGains", "Expert", "ExpertConfig", "Mixer", "PositionController",
-           "RateController", "VelocityLimits", "make_expert"]
+__all__ = ["SCRIPTED", "CascadedController", "ConstantAction", "Controller", "ControllerGains", "Expert",
+           "ExpertConfig", "FlyAway", "HoverInPlace", "Mixer", "PositionController", "RateController",
+           "SpinInPlace", "VelocityLimits", "make_expert", "make_scripted"]

@@ -1,9 +1,12 @@
 """Privileged experts: they read the true target state and fly each task with velocity commands.
 
-They are the demonstrators for imitation learning. ``make_expert(env)`` returns an object with
-``reset()`` and ``act() -> action`` in the env's own action space: the normalised velocity command
+They are the demonstrators for imitation learning. ``make_expert(env)`` returns a
+:class:`~ltc_drones.control.protocol.Controller` for that one env: ``reset(num_envs=1)`` after
+``env.reset`` and ``act(obs=None, episode_start=None) -> action`` in the env's own action space. The
+observation is ignored (experts read the true state). The action is the normalised velocity command
 for ``act="vel"``; for ``ctbr`` and ``rpm`` the command is passed through the same cascaded
-controller the ``vel`` mode uses (attitude loop at the control rate, so ``rpm`` is the least precise).
+controller the ``vel`` mode uses (attitude loop at the control rate, so ``rpm`` is the least precise),
+which keeps integrator state: query it once per control step.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from .cascade import (
     position_to_velocity_command,
     world_to_body_yaw,
 )
+from .protocol import check_one_env, starts_episode
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,9 @@ class Expert:
         if self.env.act_mode in ("ctbr", "rpm"):
             self._ctbr_ctl = CascadedController(self.env.params, self.env.clock.ctrl_dt_s, ControllerGains())
 
-    def reset(self) -> None:
+    def reset(self, num_envs: int = 1) -> None:
+        """Clear the controller state for the env's new episode (call after ``env.reset``; one env only)."""
+        check_one_env(num_envs, type(self).__name__)
         if self._ctbr_ctl is not None:
             self._ctbr_ctl.reset(yaw_of(self.env.state.R))
 
@@ -64,7 +70,10 @@ class Expert:
         err = math.remainder(math.atan2(d[1], d[0]) - yaw_of(state.R), 2 * math.pi)
         return float(np.clip(self.config.yaw_gain * err, -self.limits.yaw_rate_radps, self.limits.yaw_rate_radps))
 
-    def act(self) -> np.ndarray:
+    def act(self, obs=None, episode_start=None) -> np.ndarray:
+        """The action for the env's current true state (``obs`` is ignored); ``episode_start`` resets first."""
+        if starts_episode(episode_start):
+            self.reset()
         state = self.env.state
         cmd = self.velocity_command(state)
         mode = self.env.act_mode

@@ -113,7 +113,10 @@ class Policy(nn.Module):
         c = config
         self.kin_encoder = KinEncoder(c.obs_dim, c.kin_hidden, c.feature_dim) if "kin" in c.obs_kind else None
         self.rgb_encoder = ConvEncoder(c.conv_channels, c.feature_dim, c.conv_pool) if "rgb" in c.obs_kind else None
+        # rgb_kin: the two feature vectors are fused by a linear layer and layer-normalised, as the conv
+        # head's own features are (see ConvEncoder): signed, unit-scale inputs for every core.
         self.fuse = nn.Linear(2 * c.feature_dim, c.feature_dim) if c.obs_kind == "rgb_kin" else None
+        self.fuse_norm = nn.LayerNorm(c.feature_dim) if c.obs_kind == "rgb_kin" else None
         core_out = c.core_output or c.action_dim
         self.core: RecurrentCore = make_core(c.core, c.feature_dim, core_out, **c.core_config)
         self.head = nn.Linear(core_out, c.action_dim)
@@ -145,8 +148,8 @@ class Policy(nn.Module):
             if rgb.dim() != 4 or tuple(rgb.shape[1:]) != (h, w, 3):
                 raise ValueError(f"rgb observation must be [.., {h}, {w}, 3] uint8, got {list(rgb.shape)}")
             feats.append(self.rgb_encoder(rgb))
-        if self.fuse is not None:
-            return torch.relu(self.fuse(torch.cat(feats, -1)))
+        if self.fuse is not None and self.fuse_norm is not None:
+            return self.fuse_norm(self.fuse(torch.cat(feats, -1)))
         return feats[0]
 
     def _encode_lead(self, obs: Obs, lead: int) -> tuple[Tensor, tuple[int, ...]]:
@@ -182,15 +185,15 @@ class Policy(nn.Module):
         return torch.tanh(self.head(y)), state
 
     @torch.no_grad()
-    def act(self, obs: Obs, state: Tensor | None = None, episode_start: Tensor | np.ndarray | None = None,
-            dt: float | Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """One closed-loop step (no autograd).
+    def act(self, obs: Obs, state: Tensor | None = None, *, episode_start: Tensor | np.ndarray | None = None,
+            dt: float | Tensor) -> tuple[Tensor, Tensor]:
+        """One closed-loop step (no autograd). ``episode_start`` and ``dt`` are keywords only.
 
         Args:
             obs: observations with leading dim ``[B]`` (tensors or numpy arrays).
             state: ``[B, state_size]`` or None (zeros).
             episode_start: bool ``[B]``; True resets that row's state first.
-            dt: seconds since the previous step (float or ``[B]``).
+            dt: seconds since the previous step (float or ``[B]``); required.
 
         Returns:
             ``(action [B, action_dim] in [-1, 1], next state)``.

@@ -5,6 +5,10 @@ tensors, so it loads with ``weights_only=True``::
 
     {"format": "ltc_drones.policy", "schema_version": 1, "config": <PolicyConfig JSON>,
      "dtype": "float32", "state_dict": {name: tensor}}
+
+:func:`load_policy` also reads the policy out of a training checkpoint or a shipped agent
+(``ltc_drones.checkpoint``, see :mod:`ltc_drones.training.checkpoint`), so any file the package
+writes gives its network back.
 """
 
 from __future__ import annotations
@@ -21,6 +25,11 @@ from ltc_drones.models.policy import Policy, PolicyConfig
 
 FORMAT = "ltc_drones.policy"
 SCHEMA_VERSION = 1
+CHECKPOINT_FORMAT = "ltc_drones.checkpoint"
+"""Training checkpoints and shipped agents (written by :mod:`ltc_drones.training.checkpoint`)."""
+CHECKPOINT_SCHEMA_VERSION = 1
+_CONFIG_KEY = {FORMAT: "config", CHECKPOINT_FORMAT: "policy_config"}
+_VERSION = {FORMAT: SCHEMA_VERSION, CHECKPOINT_FORMAT: CHECKPOINT_SCHEMA_VERSION}
 
 
 class PolicyFileError(ValueError):
@@ -39,8 +48,25 @@ def save_policy(path: str | os.PathLike[str], policy: Policy) -> None:
     write_atomic(path, lambda tmp: torch.save(payload, tmp))
 
 
+def policy_from_weights(config: dict, state_dict: dict[str, Tensor], path: str | os.PathLike[str] = "<policy>",
+                        dtype: torch.dtype | None = None) -> Policy:
+    """Build a policy from its config dict and weights (in ``dtype``; default: that of the weights).
+
+    Raises:
+        PolicyFileError: the config is invalid or the weights do not fit it.
+    """
+    try:
+        if dtype is None:
+            dtype = next((v.dtype for v in state_dict.values() if v.is_floating_point()), torch.float32)
+        policy = Policy(PolicyConfig.from_dict(config)).to(dtype)
+        policy.load_state_dict(state_dict, strict=True)
+    except (KeyError, ValueError, RuntimeError, AttributeError, TypeError) as exc:
+        raise PolicyFileError(f"{path}: the weights do not match the stored config ({exc})") from exc
+    return policy.eval()
+
+
 def load_policy(path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Policy:
-    """Rebuild a policy saved by :func:`save_policy`.
+    """Rebuild a policy saved by :func:`save_policy`, or the policy of a checkpoint or shipped agent.
 
     Raises:
         PolicyFileError: unreadable/corrupt file, wrong format or schema version, or weights that do
@@ -52,19 +78,20 @@ def load_policy(path: str | os.PathLike[str], map_location: str | torch.device =
         raise
     except Exception as exc:  # torch raises many types for corrupt files
         raise PolicyFileError(f"{path}: not a readable policy file ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise PolicyFileError(f"{path}: not an {FORMAT} file")
-    if payload.get("schema_version") != SCHEMA_VERSION:
+    fmt = payload.get("format") if isinstance(payload, dict) else None
+    if fmt not in _CONFIG_KEY:
+        raise PolicyFileError(f"{path}: not an {FORMAT} file, nor an {CHECKPOINT_FORMAT} file (checkpoint or agent)")
+    if payload.get("schema_version") != _VERSION[fmt]:
         raise PolicyFileError(
-            f"{path}: schema version {payload.get('schema_version')} but this code reads {SCHEMA_VERSION}"
+            f"{path}: {fmt} schema version {payload.get('schema_version')} but this code reads {_VERSION[fmt]}"
         )
     try:
-        config = PolicyConfig.from_dict(json.loads(payload["config"]))
-        policy = Policy(config).to(getattr(torch, payload["dtype"]))
-        policy.load_state_dict(payload["state_dict"], strict=True)
-    except (KeyError, ValueError, RuntimeError, AttributeError) as exc:
-        raise PolicyFileError(f"{path}: weights do not match the stored config ({exc})") from exc
-    return policy.to(map_location).eval()
+        config = json.loads(payload[_CONFIG_KEY[fmt]])
+        dtype = getattr(torch, payload["dtype"]) if "dtype" in payload else None
+        state_dict = payload["state_dict"]
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+        raise PolicyFileError(f"{path}: corrupt {fmt} file ({exc})") from exc
+    return policy_from_weights(config, state_dict, path, dtype).to(map_location)
 
 
 class _ActModule(nn.Module):

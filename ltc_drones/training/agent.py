@@ -30,11 +30,17 @@ def env_spec_of(env, task: str, scenario: str) -> dict[str, Any]:
 
 
 class Agent:
-    """Acts in closed loop; ``reset(num_envs)`` at episode starts, ``act(obs)`` every control step.
+    """A trained policy that acts in closed loop (a :class:`~ltc_drones.control.protocol.Controller`).
+
+    ``reset(num_envs)`` once, then ``act(obs, episode_start)`` every control step: one observation
+    gives one action ``(4,)``; a batch of ``num_envs`` observations (a Gymnasium vector env) gives
+    ``(num_envs, 4)``. The recurrent state is kept between calls; ``episode_start`` (one bool per env)
+    clears it for the envs whose episode begins with this observation.
 
     Args:
         policy: the network.
         env_spec: the env it was trained for (task, obs/act modes, control rate, observation space).
+        source: where it was loaded from (for error messages).
     """
 
     def __init__(self, policy: Policy, env_spec: dict[str, Any], source: str = "") -> None:
@@ -50,6 +56,8 @@ class Agent:
 
     def reset(self, num_envs: int = 1) -> None:
         """Zero the recurrent state for ``num_envs`` parallel episodes."""
+        if num_envs < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
         self.num_envs = num_envs
         self.state = self.policy.initial_state(num_envs)
 
@@ -72,11 +80,25 @@ class Agent:
                 f"agent {self.source} was trained at {self.env_spec['ctrl_hz']} Hz, env runs at {base.clock.ctrl_hz} Hz"
             )
 
-    def act(self, obs) -> np.ndarray:
-        """Action(s) for ``obs``: one observation -> ``(4,)``, a batch of ``num_envs`` -> ``(num_envs, 4)``."""
+    def act(self, obs, episode_start=None) -> np.ndarray:
+        """Action(s) for ``obs``: one observation -> ``(4,)``, a batch of ``num_envs`` -> ``(num_envs, 4)``.
+
+        Args:
+            obs: one observation, or a batch of ``num_envs`` (arrays, or a dict of arrays for ``rgb_kin``).
+            episode_start: None, or one bool per env: True clears that env's recurrent state first.
+        """
         single = self._is_single(obs)
         batched = _add_batch(obs) if single else obs
-        action, self.state = self.policy.act(batched, self.state, None, self.dt_s)
+        n = 1 if single else len(np.asarray(obs["kin"] if isinstance(obs, dict) else obs))
+        if n != self.num_envs:
+            raise ValueError(f"agent {self.source} was reset for {self.num_envs} env(s) but got {n} observation(s); "
+                             f"call reset(num_envs={n}) first")
+        starts = None
+        if episode_start is not None:
+            starts = np.asarray(episode_start, dtype=bool).reshape(-1)
+            if starts.shape != (n,):
+                raise ValueError(f"episode_start must hold one bool per env ({n}), got shape {np.shape(episode_start)}")
+        action, self.state = self.policy.act(batched, self.state, episode_start=starts, dt=self.dt_s)
         out = action.numpy().astype(np.float32)
         return out[0] if single else out
 

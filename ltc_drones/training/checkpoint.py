@@ -7,6 +7,8 @@ objects)::
      "policy_config": JSON str, "state_dict": {name: tensor}, "env": JSON str (task, obs, act,
      scenario, rates, observation space), "train": JSON str (resolved config, step, metrics),
      "optimizer": optimiser state dict or absent, "rng": {"numpy": JSON str, "torch": tensor}}
+
+``ltc_drones.models.load_policy`` reads the policy out of these files too.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import torch
 
 from .. import __version__
 from ..atomic import write_atomic
-from ..models import Policy, PolicyConfig
+from ..models import Policy, PolicyFileError
+from ..models.policy_io import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, policy_from_weights
 
-FORMAT = "ltc_drones.checkpoint"
-SCHEMA_VERSION = 1
+FORMAT = CHECKPOINT_FORMAT
+SCHEMA_VERSION = CHECKPOINT_SCHEMA_VERSION
 
 
-class CheckpointError(ValueError):
+class CheckpointError(PolicyFileError):
     """A checkpoint is missing, corrupt, of another schema version, or does not fit the env."""
 
 
@@ -76,9 +79,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def policy_from_checkpoint(payload: dict[str, Any], path: str | os.PathLike = "<checkpoint>") -> Policy:
+    """The policy of a payload returned by :func:`read_checkpoint`."""
     try:
-        policy = Policy(PolicyConfig.from_dict(payload["policy_config"]))
-        policy.load_state_dict(payload["state_dict"], strict=True)
-    except (KeyError, ValueError, RuntimeError) as exc:
+        return policy_from_weights(payload["policy_config"], payload["state_dict"], path)
+    except (KeyError, PolicyFileError) as exc:
         raise CheckpointError(f"{path}: the weights do not fit the stored policy config ({exc})") from exc
-    return policy.eval()

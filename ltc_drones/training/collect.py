@@ -4,6 +4,7 @@
 stores each as a shard (see :mod:`ltc_drones.training.storage`). Episodes already in the folder
 are skipped, so running the same command again after an interruption completes the set without
 repeating or losing any episode; a different request for the same folder raises an error.
+Episode ``k`` of a collection with base seed ``s`` flies env seed ``ltc_drones.seeding.demo_seeds(s, n)[k]``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import write_json_atomic
+from ..control.protocol import Controller
 from ..envs.registration import env_id_for
 from ..parallel import process_pool
+from ..seeding import SCHEME, check_training_seed, demo_seeds
 from .storage import (
     FORMAT,
     MANIFEST,
@@ -27,7 +30,6 @@ from .storage import (
     DatasetError,
     check_manifest_matches,
     completed_episodes,
-    episode_seed,
     read_manifest,
     write_episode,
 )
@@ -45,6 +47,9 @@ class CollectSpec:
     physics_hz: int = 240
     ctrl_hz: int = 30
 
+    def __post_init__(self) -> None:
+        check_training_seed(self.base_seed, "base_seed")
+
     def make_env(self):
         from ..envs import make_env
 
@@ -54,13 +59,15 @@ class CollectSpec:
     def manifest(self, source: str = "expert") -> dict:
         env = self.make_env()
         cam = env.unwrapped.camera.config
+        space = env.observation_space
         env.close()
+        kin = space["kin"] if "kin" in getattr(space, "spaces", {}) else (space if self.obs == "kin" else None)
         return {
             "format": FORMAT, "schema_version": SCHEMA_VERSION, "package_version": __version__,
             "env_id": env_id_for(self.task), "task": self.task, "obs": self.obs, "act": self.act,
             "scenario": self.scenario, "physics_hz": self.physics_hz, "ctrl_hz": self.ctrl_hz,
-            "image_hw": [cam.height, cam.width], "kin_dim": 16, "base_seed": self.base_seed, "source": source,
-            "seeding": "episode k uses env seed SeedSequence([base_seed, k]).generate_state(1)[0]",
+            "image_hw": [cam.height, cam.width], "kin_dim": 0 if kin is None else int(kin.shape[0]),
+            "base_seed": self.base_seed, "source": source, "seeding": SCHEME,
         }
 
 
@@ -83,23 +90,37 @@ def stack_episode(observations: list, labels: list, executed: list, rewards: lis
 _WORKER_ENV: dict = {}
 
 
-def fly_labelled_episode(env, expert, seed: int, learner=None, beta: float = 1.0,
-                         mix_rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+def fly_labelled_episode(env, expert: Controller, seed: int, learner: Controller | None = None, beta: float = 1.0,
+                         mix_rng: np.random.Generator | None = None,
+                         takeover_steps: int | None = None) -> dict[str, np.ndarray]:
     """Fly one episode in which the expert labels every state; returns the shard arrays.
 
-    The expert's action is flown with probability ``beta`` (drawn from ``mix_rng``), the
-    ``learner(obs)``'s otherwise; ``beta=1`` (no learner) is plain expert demonstration.
+    The expert is asked exactly once per step (its answer is the label), and so is the ``learner``
+    when there is one (so that its recurrent state follows the episode). The expert's action is
+    flown with probability ``beta`` (drawn from ``mix_rng`` at every step when ``beta < 1``), the
+    learner's otherwise; ``beta=1`` without a learner is plain expert demonstration. With
+    ``takeover_steps`` (HG-DAgger, see ``TrainConfig.takeover_lost_s``) the expert flies whenever the
+    goal has been out of the onboard camera's view for that many steps (at least one), until it is
+    back in view.
     """
     obs, _ = env.reset(seed=seed)
-    expert.reset()
+    expert.reset(1)
+    if learner is not None:
+        learner.reset(1)
+    lost = 0
     observations, labels, executed, rewards = [], [], [], []
     while True:
-        label = expert.act()
+        start = np.array([not observations])
+        label = expert.act(obs, start)
         action = label
         if learner is not None:
-            learned = learner(obs)
+            learned = learner.act(obs, start)
             if beta < 1.0 and (mix_rng is None or mix_rng.random() >= beta):
                 action = learned
+            if takeover_steps is not None:
+                lost = 0 if env.unwrapped.target_in_view() else lost + 1
+                if lost >= max(1, takeover_steps):
+                    action = label
         observations.append(obs)
         labels.append(label)
         executed.append(action)
@@ -119,18 +140,9 @@ def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, in
         env = spec.make_env()
         _WORKER_ENV[spec] = (env, make_expert(env))
     env, expert = _WORKER_ENV[spec]
-    arrays = fly_labelled_episode(env, expert, episode_seed(spec.base_seed, index))
+    arrays = fly_labelled_episode(env, expert, demo_seeds(spec.base_seed, index + 1)[index])
     write_episode(Path(folder), index, arrays)
     return index, len(arrays["label"]), bool(arrays["success"])
-
-
-def _init_worker() -> None:
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover
-        pass
 
 
 @dataclass
@@ -144,8 +156,10 @@ class CollectResult:
 
 
 def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, workers: int = 1,
-                           progress: bool = True) -> CollectResult:
+                           progress: bool = True, folder_option: str = "--out") -> CollectResult:
     """Collect ``episodes`` expert episodes into ``out`` (resuming what is already there).
+
+    ``folder_option`` names the command-line option that chose ``out``, for error messages.
 
     Raises:
         DatasetError: ``out`` holds a collection made with other settings.
@@ -155,12 +169,14 @@ def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, wo
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    demo_seeds(spec.base_seed, episodes)  # the seed range holds that many episodes
     folder = Path(out)
     wanted = spec.manifest()
+    fix = f"choose another folder with {folder_option}, or delete {folder}"
     if (folder / MANIFEST).is_file():
-        check_manifest_matches(read_manifest(folder), wanted, folder)
+        check_manifest_matches(read_manifest(folder), wanted, folder, fix)
     elif folder.exists() and any(folder.iterdir()):
-        raise DatasetError(f"{folder} exists, is not empty and holds no {MANIFEST}; choose an empty --out folder")
+        raise DatasetError(f"{folder} exists, is not empty and holds no {MANIFEST}; {fix}")
     write_json_atomic(folder / MANIFEST, {**wanted, "episodes_requested": episodes})
     for stale in folder.glob(".episode_*.tmp"):  # left by a process killed while writing
         stale.unlink()

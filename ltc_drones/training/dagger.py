@@ -2,7 +2,8 @@
 
 Ross, Gordon & Bagnell, "A Reduction of Imitation Learning and Structured Prediction to No-Regret
 Online Learning", AISTATS 2011. Episodes go to a folder per round in the demonstration format, so
-they are aggregated with the expert data by simply adding the folder to the dataset.
+they are aggregated with the expert data by simply adding the folder to the dataset. Round ``r`` of
+training seed ``s`` flies the env seeds ``ltc_drones.seeding.dagger_seeds(s, r, episodes)``.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_json_atomic
+from ..control.protocol import Controller
 from ..envs.rollout import success_rate
-from .agent import Agent
+from ..seeding import dagger_seeds
 from .collect import fly_labelled_episode
-from .storage import MANIFEST, completed_episodes, episode_seed, write_episode
+from .storage import MANIFEST, completed_episodes, load_episode, write_episode
 
 
-def fly_round(env, agent: Agent, expert, folder: Path, manifest: dict, episodes: int, beta: float,
-              base_seed: int, progress: bool = True, takeover_steps: int | None = None) -> dict[str, float]:
-    """Fly ``episodes`` learner episodes (resumable) into ``folder``; returns success and step counts.
+def fly_round(env, learner: Controller, expert: Controller, folder: Path, manifest: dict, episodes: int,
+              beta: float, training_seed: int, round_index: int, progress: bool = True,
+              takeover_steps: int | None = None) -> dict[str, int]:
+    """Fly the ``episodes`` learner episodes of one round into ``folder`` (resumable: episodes already
+    there are kept); returns the successes and steps of all the round's episodes.
 
     With ``takeover_steps``, the expert flies whenever the goal has been out of view that many steps,
     until it is back in view (see ``TrainConfig.takeover_lost_s``).
@@ -28,39 +32,25 @@ def fly_round(env, agent: Agent, expert, folder: Path, manifest: dict, episodes:
     from tqdm import tqdm
 
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / MANIFEST, {**manifest, "base_seed": base_seed, "source": "dagger",
-                                          "beta": beta, "episodes_requested": episodes})
+    write_json_atomic(folder / MANIFEST, {**manifest, "base_seed": training_seed, "round": round_index,
+                                          "source": "dagger", "beta": beta, "episodes_requested": episodes})
+    seeds = dagger_seeds(training_seed, round_index, episodes)
     done = completed_episodes(folder)
-    wins = steps = 0
     for k in tqdm(range(episodes), desc=f"dagger β={beta:.2f}", unit="episode", disable=not progress):
         if k in done:
             continue
-        agent.reset()
-        learner = agent.act if takeover_steps is None else _with_takeover(env, agent.act, expert, takeover_steps)
-        arrays = fly_labelled_episode(env, expert, episode_seed(base_seed, k), learner=learner, beta=beta,
-                                      mix_rng=np.random.default_rng([base_seed, k, 1]))
+        arrays = fly_labelled_episode(env, expert, seeds[k], learner=learner, beta=beta,
+                                      mix_rng=np.random.default_rng([seeds[k], 1]), takeover_steps=takeover_steps)
         write_episode(folder, k, arrays)
-        wins += bool(arrays["success"])
-        steps += len(arrays["label"])
+    wins = steps = 0
+    for k, path in completed_episodes(folder).items():
+        if k < episodes:
+            ep = load_episode(path)
+            wins += bool(ep["success"])
+            steps += len(ep["label"])
     return {"successes": wins, "steps": steps}
 
 
-def _with_takeover(env, learner, expert, lost_steps: int):
-    """The learner's action, or the expert's while the goal has been out of view ``lost_steps`` steps."""
-    base = env.unwrapped
-    lost = 0
-
-    def act(obs):
-        nonlocal lost
-        if base._step_count == 0:
-            lost = 0
-        lost = 0 if base.target_in_view() else lost + 1
-        action = learner(obs)  # always called, so the learner's recurrent state follows the episode
-        return expert.act() if lost >= lost_steps else action
-
-    return act
-
-
-def closed_loop_success(env, agent: Agent, seeds) -> float:
+def closed_loop_success(env, agent: Controller, seeds) -> float:
     """Fraction of episodes (one per seed) the agent alone succeeds in."""
-    return success_rate(env, agent.act, seeds, agent.reset)
+    return success_rate(env, agent, seeds)

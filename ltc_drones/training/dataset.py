@@ -41,9 +41,10 @@ class DemoDataset:
     Args:
         folders: one or more folders written by collection or DAgger.
         cache_episodes: how many decoded episodes to keep in memory.
+        first_episodes: use only the episodes numbered below this in each folder (default: all).
     """
 
-    def __init__(self, folders, cache_episodes: int = 512) -> None:
+    def __init__(self, folders, cache_episodes: int = 512, first_episodes: int | None = None) -> None:
         folders = [Path(f) for f in ([folders] if isinstance(folders, str | Path) else folders)]
         if not folders:
             raise DatasetError("no demonstration folders given")
@@ -51,8 +52,11 @@ class DemoDataset:
         self.episodes: list[EpisodeRef] = []
         for folder in folders:
             m = read_manifest(folder)
-            check_manifest_matches(m, {k: self.manifest[k] for k in ("env_id", "obs", "act", "ctrl_hz")}, folder)
+            same = {k: self.manifest.get(k) for k in ("env_id", "obs", "act", "ctrl_hz", "kin_dim", "image_hw")}
+            check_manifest_matches(m, same, folder, f"train on folders of one env (unlike {folders[0]})")
             for index, path in completed_episodes(folder).items():
+                if first_episodes is not None and index >= first_episodes:
+                    continue
                 self.episodes.append(EpisodeRef(folder, index, path, _episode_steps(path)))
         if not self.episodes:
             raise DatasetError(f"no episodes in {', '.join(map(str, folders))}; collect some first")
@@ -66,7 +70,8 @@ class DemoDataset:
 
         wanted = {"env_id": env_id_for(task) if task else None, "obs": obs, "act": act}
         wanted = {k: v for k, v in wanted.items() if v is not None}
-        check_manifest_matches(self.manifest, wanted, self.episodes[0].folder)
+        check_manifest_matches(self.manifest, wanted, self.episodes[0].folder,
+                               "pass demonstrations of this env with --data, or leave --data out to collect them")
 
     def __len__(self) -> int:
         return len(self.episodes)

@@ -2,15 +2,24 @@
 
 The run folder ``runs/<task>__<arch>__<algo>__<seed>__<time>/`` holds ``config.json`` (resolved),
 ``metrics.jsonl``, TensorBoard events in ``tb/``, ``best.pt`` and ``last.pt`` (atomic), and the
-DAgger data in ``dagger/round_XX/``. ``resume_run(folder)`` continues from ``last.pt`` with the
-optimiser, the step counters and every random generator restored, so a resumed run ends exactly
-where an uninterrupted one would.
+DAgger data in ``dagger/round_XX/``. ``last.pt`` is written at every validation and at every change
+of phase (behaviour cloning, DAgger collection, fine-tuning, final evaluation), with the optimiser,
+the step counters, the number of metric rows and every random generator. ``resume_run(folder)``
+continues from it, from any interruption (even inside a DAgger round: the round's finished episodes
+are kept), and ends exactly where an uninterrupted run would: same weights, same metrics.
+
+A run that fails before its first checkpoint leaves no folder behind; one that fails later keeps
+its folder, to be resumed.
+
+Env seeds come from :mod:`ltc_drones.seeding`: demonstrations, DAgger rounds and the closed-loop
+model selection after each round use disjoint ranges, all disjoint from the test seeds.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +29,7 @@ import torch
 
 from ..atomic import write_json_atomic
 from ..models import Policy, PolicyConfig
+from ..seeding import selection_seeds
 from .agent import Agent, env_spec_of
 from .augment import augment_images
 from .checkpoint import read_checkpoint, save_checkpoint
@@ -27,28 +37,40 @@ from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
 from .dagger import closed_loop_success, fly_round
 from .dataset import DemoDataset
-from .storage import episode_seed, read_manifest
+from .storage import read_manifest
 
 LTC_CORES = ("ltc", "ltc-ncp")
-EVAL_SEED_BASE = 10_000  # closed-loop evaluation seeds never overlap the training episodes' streams
 
 
 class MetricsLog:
-    """``metrics.jsonl`` plus TensorBoard scalars (when tensorboard is installed)."""
+    """``metrics.jsonl`` plus TensorBoard scalars (when tensorboard is installed).
 
-    def __init__(self, folder: Path) -> None:
+    Args:
+        folder: the run folder.
+        keep_rows: on resumption, the rows written up to the checkpoint; later rows (written by the
+            interrupted process after its last checkpoint) are dropped, and so are TensorBoard events
+            after ``purge_step``.
+    """
+
+    def __init__(self, folder: Path, keep_rows: int | None = None, purge_step: int | None = None) -> None:
         self.path = folder / "metrics.jsonl"
+        lines = self.path.read_text().splitlines(keepends=True) if self.path.is_file() else []
+        if keep_rows is not None and len(lines) > keep_rows:
+            lines = lines[:keep_rows]
+            self.path.write_text("".join(lines))
+        self.rows = len(lines)
         self.tb = None
         try:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.tb = SummaryWriter(str(folder / "tb"))
+            self.tb = SummaryWriter(str(folder / "tb"), purge_step=purge_step)
         except ImportError:  # pragma: no cover - the dev extra installs tensorboard
             pass
 
     def log(self, step: int, values: dict[str, float]) -> None:
         with open(self.path, "a") as f:
             f.write(json.dumps({"step": step, **values}) + "\n")
+        self.rows += 1
         if self.tb is not None:
             for k, v in values.items():
                 if isinstance(v, int | float) and math.isfinite(v):
@@ -105,7 +127,8 @@ class Trainer:
         self.cfg, self.folder, self.progress = cfg, folder, progress
         folders = list(cfg.data) or [cfg.default_data_folder]
         self.expert_folders = [Path(f) for f in folders]
-        self.dataset = DemoDataset(self.expert_folders)
+        # The default folder may hold more episodes (collected for another run): use demo_episodes of them.
+        self.dataset = DemoDataset(self.expert_folders, first_episodes=None if cfg.data else cfg.demo_episodes)
         self.dataset.check_env(cfg.task, cfg.obs, cfg.act)
         self.rng = np.random.default_rng([cfg.seed, 7])
         self.train_ids, self.val_ids = self.dataset.split(cfg.val_fraction, np.random.default_rng([cfg.seed, 3]))
@@ -129,6 +152,7 @@ class Trainer:
         return {"numpy": self.rng.bit_generator.state, "torch": torch.get_rng_state()}
 
     def save(self, name: str) -> None:
+        self.state["metric_rows"] = self.log.rows
         save_checkpoint(self.folder / name, self.policy, self.env_spec,
                         {"config": self.cfg.to_dict(), "state": self.state}, self.optimizer, self._rng_state())
 
@@ -139,8 +163,14 @@ class Trainer:
         self.rng.bit_generator.state = payload["rng"]["numpy"]
         torch.set_rng_state(payload["rng"]["torch"])
         self.state = payload["train"]["state"]
+        self.log.close()
+        self.log = MetricsLog(self.folder, self.state.get("metric_rows"), purge_step=self.state["step"] + 1)
         for r in range(self.state["round"]):
             self.dataset_add_round(r)
+
+    def close(self) -> None:
+        self.log.close()
+        self.env.close()
 
     def dataset_add_round(self, r: int) -> None:
         folder = self.round_folder(r)
@@ -221,8 +251,7 @@ class Trainer:
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
         takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
         stats = fly_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest, cfg.dagger_episodes,
-                          beta, base_seed=int(episode_seed(cfg.seed, 1000 + r)), progress=self.progress,
-                          takeover_steps=takeover)
+                          beta, cfg.seed, r, progress=self.progress, takeover_steps=takeover)
         self.dataset_add_round(r)
         st["wall_time_s"] += time.perf_counter() - t0
         st["rounds"].append({"round": r, "eval_success": success, "beta": beta, **stats})
@@ -239,7 +268,8 @@ class Trainer:
             self.save("best.pt")
 
     def eval_seeds(self) -> list[int]:
-        return [EVAL_SEED_BASE + self.cfg.seed * 1000 + k for k in range(self.cfg.eval_episodes)]
+        """Model-selection episodes (the same after every round; disjoint from every other use)."""
+        return list(selection_seeds(self.cfg.seed, self.cfg.eval_episodes))
 
     def run(self, stop_at_step: int | None = None) -> dict[str, Any]:
         """Run (or continue) the schedule; ``stop_at_step`` stops early as an interruption would."""
@@ -253,6 +283,7 @@ class Trainer:
                 more_rounds = cfg.algo == "dagger" and st["round"] < cfg.dagger_rounds
                 st["phase"] = "collect" if more_rounds else "final"
                 st["phase_step"] = 0
+                self.save("last.pt")  # else a run stopped early, then interrupted, would train this phase again
             elif st["phase"] == "collect":
                 self.dagger_round()
             elif st["phase"] == "final":
@@ -266,7 +297,6 @@ class Trainer:
                     self._track_best_success(success)
                 st["phase"] = "done"
                 self.save("last.pt")
-        self.log.close()
         return self.summary(stopped=False)
 
     def summary(self, stopped: bool) -> dict[str, Any]:
@@ -280,44 +310,81 @@ def run_folder_name(cfg: TrainConfig) -> str:
 
 
 def ensure_demonstrations(cfg: TrainConfig, progress: bool = True) -> None:
-    """Collect the default expert demonstrations when no data folder was given and none exists."""
+    """Collect the default expert demonstrations when no data folder was given (resuming a partial set)."""
     if cfg.data:
         return
-    folder = Path(cfg.default_data_folder)
     spec = CollectSpec(cfg.task, cfg.obs, cfg.act, cfg.scenario, base_seed=cfg.seed)
-    collect_demonstrations(spec, cfg.demo_episodes, folder, workers=cfg.workers, progress=progress)
+    collect_demonstrations(spec, cfg.demo_episodes, Path(cfg.default_data_folder), workers=cfg.workers,
+                           progress=progress, folder_option="--data")
+
+
+def _fresh_folder(cfg: TrainConfig) -> Path:
+    """A new folder under ``cfg.out``, even when two runs start within the same second."""
+    base = Path(cfg.out) / run_folder_name(cfg)
+    folder, k = base, 0
+    Path(cfg.out).mkdir(parents=True, exist_ok=True)
+    while True:
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            k += 1
+            folder = base.with_name(f"{base.name}-{k}")
 
 
 def start_run(cfg: TrainConfig, progress: bool = True, stop_at_step: int | None = None,
               folder: Path | None = None) -> dict[str, Any]:
-    """Start a new run folder under ``cfg.out`` and train."""
+    """Start a new run in a fresh folder under ``cfg.out`` (or in ``folder``) and train.
+
+    If set-up or training fails before the first checkpoint, nothing of the run is left: the folder
+    is removed (a ``folder`` that existed before loses only what this call wrote into it). After a
+    checkpoint the folder stays, to be continued with :func:`resume_run`; the error is re-raised.
+    """
     ensure_demonstrations(cfg, progress)
-    if folder is None:  # a fresh folder, even when two runs start within the same second
-        base = Path(cfg.out) / run_folder_name(cfg)
-        folder, k = base, 0
-        Path(cfg.out).mkdir(parents=True, exist_ok=True)
-        while True:
-            try:
-                folder.mkdir()
-                break
-            except FileExistsError:
-                k += 1
-                folder = base.with_name(f"{base.name}-{k}")
+    created = folder is None or not Path(folder).exists()
+    folder = _fresh_folder(cfg) if folder is None else Path(folder)
     if (folder / "last.pt").exists():
         raise FileExistsError(f"{folder} already holds a run; resume it with --resume {folder}")
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / "config.json", cfg.to_dict())
-    trainer = Trainer(cfg, folder, progress)
-    return trainer.run(stop_at_step)
+    before = set(folder.iterdir())
+    trainer = None
+    try:
+        write_json_atomic(folder / "config.json", cfg.to_dict())
+        trainer = Trainer(cfg, folder, progress)
+        return trainer.run(stop_at_step)
+    except BaseException:
+        if trainer is not None:
+            trainer.close()
+            trainer = None
+        if not (folder / "last.pt").exists():
+            _remove_unfinished(folder, created, before)
+        raise
+    finally:
+        if trainer is not None:
+            trainer.close()
+
+
+def _remove_unfinished(folder: Path, created: bool, before: set[Path]) -> None:
+    if created:
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    for path in set(folder.iterdir()) - before:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def resume_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None) -> dict[str, Any]:
-    """Continue the run in ``folder`` from its ``last.pt``."""
+    """Continue the run in ``folder`` from its ``last.pt`` (from the start if it has none yet)."""
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} holds no config.json: not a run folder")
     cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
     trainer = Trainer(cfg, folder, progress)
-    if (folder / "last.pt").is_file():
-        trainer.restore(folder / "last.pt")
-    return trainer.run(stop_at_step)
+    try:
+        if (folder / "last.pt").is_file():
+            trainer.restore(folder / "last.pt")
+        return trainer.run(stop_at_step)
+    finally:
+        trainer.close()

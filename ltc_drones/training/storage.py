@@ -6,7 +6,7 @@ never leaves a half-written shard behind: the folder always holds only complete 
 collecting again into it resumes where it stopped.
 
 Shard arrays (T = steps of the episode; ``obs_*[t]`` is what the agent saw before ``label[t]``):
-``obs_kin`` (T, 16) float32 and/or ``obs_rgb`` (T, H, W, 3) uint8, ``label`` (T, 4) float32 (the
+``obs_kin`` (T, kin_dim) float32 and/or ``obs_rgb`` (T, H, W, 3) uint8, ``label`` (T, 4) float32 (the
 expert's action), ``executed`` (T, 4) float32 (the action actually flown), ``reward`` (T,) float32,
 ``seed`` (), ``success`` ().
 """
@@ -27,7 +27,8 @@ SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_RE = re.compile(r"^episode_(\d{6})\.npz$")
 # Keys that must agree between a manifest on disk and a new request for the same folder.
-IDENTITY_KEYS = ("env_id", "task", "obs", "act", "scenario", "ctrl_hz", "physics_hz", "base_seed", "source")
+IDENTITY_KEYS = ("env_id", "task", "obs", "act", "scenario", "ctrl_hz", "physics_hz", "image_hw", "kin_dim",
+                 "base_seed", "source", "seeding")
 
 
 class DatasetError(ValueError):
@@ -66,12 +67,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def check_manifest_matches(manifest: dict[str, Any], wanted: dict[str, Any], folder: Path) -> None:
-    """Raise :class:`DatasetError` naming every key where ``manifest`` differs from ``wanted``."""
+def check_manifest_matches(manifest: dict[str, Any], wanted: dict[str, Any], folder: Path, fix: str) -> None:
+    """Raise :class:`DatasetError` naming every key where ``manifest`` differs from ``wanted``, then ``fix``."""
     diffs = [f"{k}: folder has {manifest.get(k)!r}, asked for {wanted[k]!r}"
              for k in IDENTITY_KEYS if k in wanted and manifest.get(k) != wanted[k]]
     if diffs:
-        raise DatasetError(f"{folder} does not match the request ({'; '.join(diffs)}); use another --out folder")
+        raise DatasetError(f"{folder} does not match the request, it holds another collection "
+                           f"({'; '.join(diffs)}); {fix}")
 
 
 def completed_episodes(folder: Path) -> dict[int, Path]:
@@ -82,11 +84,6 @@ def completed_episodes(folder: Path) -> dict[int, Path]:
         if m:
             found[int(m.group(1))] = p
     return dict(sorted(found.items()))
-
-
-def episode_seed(base_seed: int, index: int) -> int:
-    """The env seed of episode ``index`` of a collection seeded with ``base_seed`` (independent streams)."""
-    return int(np.random.SeedSequence([base_seed, index]).generate_state(1)[0])
 
 
 def load_episode(path: Path) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ SHIFTS = [s for s in available_scenarios() if s != "nominal"]
 def expert_success(task, scenario, seeds, **env_kwargs):
     env = make_env(task, scenario=scenario, **env_kwargs)
     expert = make_expert(env)
-    rate = success_rate(env, lambda _obs: expert.act(), seeds, expert.reset)
+    rate = success_rate(env, expert, seeds)
     env.close()
     return rate
 

@@ -58,7 +58,7 @@ def test_act_matches_forward_and_is_bounded(core, kind):
     state = policy.initial_state(B)
     for t in range(T):
         o_t = {k: v[:, t] for k, v in obs.items()} if isinstance(obs, dict) else obs[:, t]
-        a, state = policy.act(o_t, state, es[:, t], 1 / 30)
+        a, state = policy.act(o_t, state, episode_start=es[:, t], dt=1 / 30)
         assert (a - a_seq[:, t]).abs().max() <= 1e-5
     assert state.shape == s_seq.shape
 
@@ -76,7 +76,7 @@ def test_torchscript_export_gives_same_actions(core, kind, tmp_path):
         state = 0.1 * torch.randn(batch, policy.core.state_size)
         es = torch.zeros(batch, dtype=torch.bool)
         es[0] = True
-        a_ref, s_ref = policy.act(obs, state, es, 1 / 30)
+        a_ref, s_ref = policy.act(obs, state, episode_start=es, dt=1 / 30)
         a_ts, s_ts = scripted(*_parts(obs, kind), state, es, torch.full((batch,), 1 / 30))
         assert (a_ts - a_ref).abs().max() <= 1e-5
         if s_ref.numel():
@@ -125,10 +125,10 @@ def test_corrupt_and_mismatched_files_raise(tmp_path):
 def test_numpy_observations_and_image_sizes():
     policy = _policy("gru", "rgb", hw=(96, 128))
     obs = np.random.default_rng(0).integers(0, 256, (2, 96, 128, 3), dtype=np.uint8)
-    a, s = policy.act(obs, None, np.array([True, False]), 1 / 30)
+    a, s = policy.act(obs, None, episode_start=np.array([True, False]), dt=1 / 30)
     assert a.shape == (2, 4) and s.shape == (2, policy.core.state_size)
     with pytest.raises(ValueError, match="48, 64, 3"):
-        _policy("gru", "rgb").act(obs, None, None, 1 / 30)
+        _policy("gru", "rgb").act(obs, dt=1 / 30)
 
 
 @pytest.mark.parametrize(
@@ -141,10 +141,16 @@ def test_bad_policy_config(cfg, match):
         PolicyConfig(**cfg)
 
 
-def test_missing_dt_is_an_error():
+def test_missing_dt_is_an_error_and_act_takes_keywords_only():
     policy = _policy("ltc-ncp", "kin")
+    obs = torch.zeros(1, OBS_DIM)
     with pytest.raises(ValueError, match="dt"):
-        policy.act(torch.zeros(1, OBS_DIM), None, None, None)
+        policy.act(obs, None, dt=None)
+    with pytest.raises(TypeError, match="dt"):
+        policy.act(obs, None)
+    # The old positional order (obs, state, episode_start, dt) is refused, never silently misread.
+    with pytest.raises(TypeError, match="positional"):
+        policy.act(obs, None, torch.zeros(1, dtype=torch.bool), 1 / 30)
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit")
@@ -166,7 +172,7 @@ def test_max_and_keypoint_pooled_conv_heads_export_and_round_trip(tmp_path, pool
     state = policy.initial_state(2)
     es = torch.zeros(2, dtype=torch.bool)
     a_ts, _ = scripted(torch.zeros(0), o, state, es, torch.full((2,), 1 / 30))
-    assert (a_ts - policy.act(o, state, es, 1 / 30)[0]).abs().max() <= 1e-5
+    assert (a_ts - policy.act(o, state, episode_start=es, dt=1 / 30)[0]).abs().max() <= 1e-5
     # A small bright blob moves the pooled features, whatever the pooling cell's size.
     blank = torch.zeros(1, 48, 64, 3, dtype=torch.uint8)
     blob = blank.clone()
@@ -186,3 +192,30 @@ def test_spatial_softmax_finds_a_blob():
     ex, ey, peak = SpatialSoftmax()(x)[0]
     assert ex == pytest.approx(-1 + 2 * 12 / 15, abs=1e-3) and ey == pytest.approx(-1 + 2 * 9 / 11, abs=1e-3)
     assert peak == 20.0
+
+
+def test_rgb_kin_fusion_is_layer_normalised_like_the_conv_head():
+    policy = _policy("lstm", "rgb_kin")
+    obs = _obs("rgb_kin", (8,), seed=5)
+    with torch.no_grad():
+        feats = policy.encode(obs["kin"], obs["rgb"])
+        conv = policy.rgb_encoder(obs["rgb"])
+    for f in (feats, conv):  # signed, zero mean and unit scale per sample (LayerNorm at its initial affine)
+        assert (f < 0).any(dim=-1).all()
+        assert torch.allclose(f.mean(-1), torch.zeros(8), atol=1e-5)
+        assert torch.allclose(f.std(-1, unbiased=False), torch.ones(8), atol=0.01)
+
+
+def test_load_policy_reads_training_checkpoints_and_shipped_agents(tmp_path):
+    from ltc_drones import load_agent
+    from ltc_drones.resources import shipped_agent
+
+    path = shipped_agent("fly-to-target__ltc-ncp__kin")
+    agent = load_agent(path)
+    policy = load_policy(path)
+    assert policy.config == agent.policy.config
+    ref = agent.policy.state_dict()
+    assert all(torch.equal(v, ref[k]) for k, v in policy.state_dict().items())
+    # And a policy file saved from it gives the same network back.
+    save_policy(tmp_path / "p.pt", policy)
+    assert load_policy(tmp_path / "p.pt").config == agent.policy.config

@@ -46,8 +46,11 @@ def test_manifest_records_the_env(tmp_path):
 
 def test_a_different_request_for_the_same_folder_is_refused(tmp_path):
     collect_demonstrations(SPEC, 1, tmp_path, progress=False)
-    with pytest.raises(DatasetError, match="obs: folder has 'kin', asked for 'rgb'"):
-        collect_demonstrations(CollectSpec("hover", "rgb", base_seed=3), 1, tmp_path, progress=False)
+    with pytest.raises(DatasetError, match="act: folder has 'vel', asked for 'ctbr'.*another folder with --out"):
+        collect_demonstrations(CollectSpec("hover", "kin", "ctbr", base_seed=3), 1, tmp_path, progress=False)
+    with pytest.raises(DatasetError, match="base_seed: folder has 3, asked for 4.*another folder with --data"):
+        collect_demonstrations(CollectSpec("hover", "kin", base_seed=4), 1, tmp_path, progress=False,
+                               folder_option="--data")
     with pytest.raises(DatasetError, match="env_id"):
         DemoDataset(tmp_path).check_env(task="fly-to-target")
 

@@ -1,6 +1,7 @@
 """Behaviour cloning, DAgger, checkpoints, resumption and agents, on tiny budgets."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -141,7 +142,7 @@ def test_rollout_cli_writes_a_video_and_reports_each_episode(kin_demos, tmp_path
     rc = cli_main(["rollout", "--agent", str(tmp_path / "run" / "last.pt"), "--episodes", "2", "--video", str(video)])
     assert rc == 0 and video.stat().st_size > 1000
     out = capsys.readouterr()
-    assert "episode 0 seed 0" in out.err + out.out and "successes" in out.out
+    assert re.search(r"episode 0\W+seed 0", out.err + out.out) and "success" in out.out
     import imageio.v3 as iio
 
     frame = iio.imread(video, index=0)
