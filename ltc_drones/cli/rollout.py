@@ -1,0 +1,47 @@
+"""``ltc-drones rollout``: a quick look at a controller, with a video."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import checks, flying
+from .command import Command
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    """Fly a controller for a few episodes of one scenario, print each episode's outcome and the success count
+    with its 95 % Wilson interval, and optionally write a video of the first episode (chase view beside the
+    onboard camera). For many episodes and several scenarios with full metrics, use an evaluation."""
+
+    agent: str
+    """Agent checkpoint file or run folder, `expert` (the privileged expert) or `scripted:<name>`."""
+    task: str | None = None
+    """Task key; None: the agent's own task (fly-to-target for the expert)."""
+    scenario: str = "nominal"
+    """Scenario (name or name@level; `ltc-drones envs` lists them)."""
+    episodes: int = 3
+    """Episodes to fly (the test seeds --seed, --seed + 1, ...)."""
+    seed: int = 0
+    """First test seed (see ltc_drones.seeding)."""
+    video: Path | None = None
+    """Video of the first episode (.mp4 or .gif); None: no video."""
+
+
+def run(o: RolloutOptions) -> int:
+    checks.at_least("--episodes", o.episodes, 1)
+    if o.video is not None:
+        checks.video_path("--video", o.video)
+    request = flying.request_for(o.agent, o.task, [o.scenario], o.episodes, o.seed)
+    result = flying.fly(request, workers=1)
+    for record in result.records:
+        flying.say(flying.outcome(record))
+    flying.say(flying.success_line(o.scenario, result.summaries[o.scenario]))
+    if o.video is not None:
+        path, _ = flying.record_video(request, o.scenario, result.records[0]["seed"], o.video)
+        flying.say(f"video of episode 0: {path}")
+    return 0
+
+
+COMMAND = Command(RolloutOptions, run)
