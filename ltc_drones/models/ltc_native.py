@@ -1,9 +1,17 @@
 """Compiled LTC kernels (``ltc_kernel.c``), built on first use with the system C compiler.
 
-The shared library is cached under ``$LTC_DRONES_CACHE`` (default ``~/.cache/ltc_drones``), keyed by
-the source hash, compiler flags and CPU, and loaded with :mod:`ctypes`. When no compiler is available,
-or ``LTC_DRONES_NO_NATIVE=1`` is set, :func:`native_lib` returns ``None`` and the LTC falls back to the
-pure-torch fused path (:mod:`ltc_drones.models.ltc_fused`).
+The shared library is cached in ``<cache>/kernels/``, where ``<cache>`` is the per-user cache folder
+(``$LTC_DRONES_CACHE``, else ``$XDG_CACHE_HOME/ltc_drones``, else ``~/.cache/ltc_drones``; see
+:func:`ltc_drones.resources.cache_dir`), keyed by the source hash, compiler, flags and CPU, and loaded with
+:mod:`ctypes`. Concurrent first uses compile once: the build holds an exclusive file lock beside the
+library, and the finished file is moved into place atomically. A cache that already holds the library is
+only read, so it may be read-only.
+
+When the kernel cannot be used (no compiler, a compile error, an unwritable cache, a library that does not
+load or lacks a symbol), :func:`native_lib` warns once per process naming the reason and returns ``None``;
+the LTC then runs the pure-torch fused path (:mod:`ltc_drones.models.ltc_fused`), which gives the same
+results more slowly. ``LTC_DRONES_NO_NATIVE=1`` selects that path without a warning; ``CC`` chooses the
+compiler (default ``cc``, else ``gcc``).
 """
 
 from __future__ import annotations
@@ -12,21 +20,39 @@ import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
+import warnings
 from pathlib import Path
 
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
+from ltc_drones.resources import cache_dir
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: concurrent builds each compile (still atomic)
+    fcntl = None  # type: ignore[assignment]
+
 SOURCE = Path(__file__).with_name("ltc_kernel.c")
-# -ffast-math lets gcc vectorise exp() (glibc libmvec). We compile and link in two steps so that the
-# link does not pull in crtfastmath.o, which would set flush-to-zero for the whole process.
-CFLAGS = ["-O3", "-march=native", "-ffast-math", "-fPIC", "-std=c11"]
+# IEEE semantics are kept (no -ffast-math, no reassociation, no FMA contraction: -std=c11 implies
+# -ffp-contract=off), so results agree with the pure-torch path to rounding on every machine.
+# -fno-math-errno only drops errno updates, which nothing reads. Compiled and linked in two steps.
+CFLAGS = ["-O3", "-march=native", "-fno-math-errno", "-fPIC", "-std=c11"]
+SYMBOLS = tuple(f"ltc_{name}_{suf}" for suf in ("f32", "f64") for name in ("forward", "backward", "step"))
+COMPILE_TIMEOUT_S = 120.0
 _LIB: ctypes.CDLL | None = None
 _TRIED = False
+_GUARD = threading.Lock()
+
+
+class NativeBuildError(RuntimeError):
+    """The compiled kernel cannot be built or loaded (the message says why and what to do)."""
 
 
 def _cpu_tag() -> str:
@@ -38,42 +64,113 @@ def _cpu_tag() -> str:
     return hashlib.sha1(flags.encode()).hexdigest()[:10]
 
 
-def _build() -> ctypes.CDLL | None:
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if cc is None or not SOURCE.exists():
-        return None
-    src = SOURCE.read_bytes()
-    key = hashlib.sha1(src + " ".join(CFLAGS + ["2step"]).encode() + _cpu_tag().encode()).hexdigest()[:16]
-    cache = Path(os.environ.get("LTC_DRONES_CACHE", Path.home() / ".cache" / "ltc_drones"))
-    lib_path = cache / f"ltc_kernel_{platform.machine()}_{key}.so"
-    if not lib_path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(suffix=".so", dir=cache)
-        os.close(fd)
+def compiler() -> list[str] | None:
+    """The C compiler command (``$CC``, split like a shell word list; else ``cc`` or ``gcc``), or ``None``."""
+    if os.environ.get("CC"):
+        return shlex.split(os.environ["CC"])
+    found = shutil.which("cc") or shutil.which("gcc")
+    return None if found is None else [found]
+
+
+def library_path(cc: list[str]) -> Path:
+    """Where the library built by ``cc`` from the current source and flags is cached."""
+    key = hashlib.sha1(SOURCE.read_bytes())
+    for part in (*cc, *CFLAGS, "2step", _cpu_tag()):
+        key.update(part.encode() + b"\0")
+    return cache_dir() / "kernels" / f"ltc_kernel_{platform.machine()}_{key.hexdigest()[:16]}.so"
+
+
+def _run(cmd: list[str]) -> None:
+    try:
+        subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+    except subprocess.CalledProcessError as exc:
+        tail = (exc.stderr or exc.stdout or "").strip().splitlines()[-3:]
+        raise NativeBuildError(f"`{shlex.join(cmd)}` failed with exit code {exc.returncode}: "
+                               + " | ".join(tail)) from None
+    except subprocess.TimeoutExpired:
+        raise NativeBuildError(f"`{shlex.join(cmd)}` took longer than {COMPILE_TIMEOUT_S:.0f} s") from None
+    except OSError as exc:
+        raise NativeBuildError(f"cannot run the C compiler {cmd[0]!r} ({exc}); set CC to a working "
+                               "compiler") from None
+
+
+def _compile(cc: list[str], lib_path: Path) -> None:
+    """Build ``lib_path`` unless present, holding a lock so that concurrent processes compile once."""
+    folder = lib_path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = open(folder / (lib_path.name + ".lock"), "a")  # closed (and unlocked) by the with below
+    except OSError as exc:
+        raise NativeBuildError(f"the kernel cache {folder} is not writable ({exc}); set LTC_DRONES_CACHE to "
+                               "a writable folder") from None
+    with lock:
+        if fcntl is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if lib_path.is_file():  # built by another process while this one waited
+            return
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{lib_path.name}.", suffix=".so", dir=folder)
+            os.close(fd)
+        except OSError as exc:
+            raise NativeBuildError(f"cannot write to the kernel cache {folder} ({exc}); set LTC_DRONES_CACHE "
+                                   "to a writable folder") from None
         obj = tmp + ".o"
         try:
-            for cmd in ([cc, *CFLAGS, "-c", str(SOURCE), "-o", obj], [cc, "-shared", obj, "-o", tmp, "-lm"]):
-                subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-            os.replace(tmp, lib_path)  # atomic: concurrent builders never see a half-written file
-        except (OSError, subprocess.SubprocessError):
-            Path(tmp).unlink(missing_ok=True)
-            return None
+            _run([*cc, *CFLAGS, "-c", str(SOURCE), "-o", obj])
+            _run([*cc, "-shared", obj, "-o", tmp, "-lm"])
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, lib_path)  # atomic: a reader never sees a half-written library
+        except OSError as exc:
+            raise NativeBuildError(f"cannot store the kernel in {folder} ({exc})") from None
         finally:
-            Path(obj).unlink(missing_ok=True)
-    lib = ctypes.CDLL(str(lib_path))
-    for suf in ("f32", "f64"):
-        for name in ("forward", "backward", "step"):
-            getattr(lib, f"ltc_{name}_{suf}").restype = ctypes.c_int
+            for leftover in (tmp, obj):
+                Path(leftover).unlink(missing_ok=True)
+
+
+def _load(lib_path: Path) -> ctypes.CDLL:
+    try:
+        lib = ctypes.CDLL(str(lib_path))
+    except OSError as exc:
+        raise NativeBuildError(f"cannot load {lib_path} ({exc}); delete it to rebuild") from None
+    for name in SYMBOLS:
+        try:
+            getattr(lib, name).restype = ctypes.c_int
+        except AttributeError:
+            raise NativeBuildError(f"{lib_path} lacks the symbol {name}; delete it to rebuild") from None
     return lib
 
 
+def build() -> ctypes.CDLL:
+    """Compile (unless cached) and load the kernel library.
+
+    Raises:
+        NativeBuildError: no compiler, source missing, compile error, unwritable cache, load error.
+    """
+    cc = compiler()
+    if cc is None:
+        raise NativeBuildError("no C compiler found (install gcc or set CC)")
+    try:
+        lib_path = library_path(cc)
+    except OSError as exc:
+        raise NativeBuildError(f"cannot read the kernel source {SOURCE} ({exc}); reinstall ltc_drones") from None
+    if not lib_path.is_file():
+        _compile(cc, lib_path)
+    return _load(lib_path)
+
+
 def native_lib() -> ctypes.CDLL | None:
-    """The loaded kernel library, or ``None`` when unavailable (compiled once per process)."""
+    """The loaded kernel library, or ``None`` when unavailable (tried once per process, warns once)."""
     global _LIB, _TRIED
-    if not _TRIED:
-        _TRIED = True
-        if os.environ.get("LTC_DRONES_NO_NATIVE", "0") != "1":
-            _LIB = _build()
+    with _GUARD:
+        if not _TRIED:
+            _TRIED = True
+            if os.environ.get("LTC_DRONES_NO_NATIVE", "0") != "1":
+                try:
+                    _LIB = build()
+                except NativeBuildError as exc:
+                    warnings.warn(f"the compiled LTC kernel is unavailable: {exc}. Using the slower pure-torch "
+                                  "fallback (same results; set LTC_DRONES_NO_NATIVE=1 to choose it silently)",
+                                  RuntimeWarning, stacklevel=2)
     return _LIB
 
 
