@@ -122,7 +122,7 @@ def test_concurrent_first_uses_compile_once(tmp_path):
     log = tmp_path / "cc.log"
     real_cc = " ".join(ltc_native.compiler())
     # Every compiler call is logged and slowed down, so that both processes are inside the build together.
-    cc = _script(tmp_path / "cc_wrapper", f'echo "$*" >> {log}\nsleep 1\nexec {real_cc} "$@"\n')
+    cc = _script(tmp_path / "cc_wrapper", f'echo "$*" >> {log}\nsleep 0.3\nexec {real_cc} "$@"\n')
     env = {**os.environ, "CC": cc, "LTC_DRONES_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
     env.pop("LTC_DRONES_NO_NATIVE", None)
     ready = [str(tmp_path / f"ready{i}") for i in range(2)]
