@@ -16,19 +16,12 @@ from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.training.runner import Trainer
 
 
-def tiny(kin_demos, tmp_path, **kw):
-    base = dict(task="fly-to-target", obs="kin", data=(str(kin_demos),), iterations=40, eval_every=10, batch=8,
-                window=16, warmup=4, patience=100, out=str(tmp_path), core_config={"units": 8}, arch="ltc")
-    base.update(kw)
-    return TrainConfig(**base)
-
-
 def weights(path):
     return read_checkpoint(path)["state_dict"]
 
 
-def test_bc_loss_falls(kin_demos, tmp_path):
-    cfg = tiny(kin_demos, tmp_path, iterations=150, eval_every=30, lr=1e-2)
+def test_bc_loss_falls(tiny, tmp_path):
+    cfg = tiny(iterations=150, eval_every=30, lr=1e-2)
     start_run(cfg, progress=False, folder=tmp_path / "run")
     rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     val = [r["losses/val"] for r in rows if "losses/val" in r]
@@ -37,8 +30,8 @@ def test_bc_loss_falls(kin_demos, tmp_path):
     assert list((tmp_path / "run" / "tb").iterdir())  # TensorBoard events
 
 
-def test_resume_continues_exactly(kin_demos, tmp_path):
-    cfg = tiny(kin_demos, tmp_path)
+def test_resume_continues_exactly(tiny, tmp_path):
+    cfg = tiny()
     full = start_run(cfg, progress=False, folder=tmp_path / "full")
     stopped = start_run(cfg, progress=False, folder=tmp_path / "split", stop_at_step=25)
     assert stopped["stopped"] and read_checkpoint(tmp_path / "split" / "last.pt")["train"]["state"]["step"] == 25
@@ -48,8 +41,8 @@ def test_resume_continues_exactly(kin_demos, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_dagger_round_adds_relabelled_learner_states(kin_demos, tmp_path):
-    cfg = tiny(kin_demos, tmp_path, algo="dagger", iterations=10, dagger_rounds=1, dagger_episodes=2,
+def test_dagger_round_adds_relabelled_learner_states(tiny, tmp_path):
+    cfg = tiny(algo="dagger", iterations=10, dagger_rounds=1, dagger_episodes=2,
                dagger_beta=0.0, finetune_iterations=10, eval_episodes=2)
     summary = start_run(cfg, progress=False, folder=tmp_path / "run")
     assert [r["round"] for r in summary["rounds"]] == [0, 1]
@@ -70,16 +63,16 @@ def test_dagger_round_adds_relabelled_learner_states(kin_demos, tmp_path):
 
 
 @pytest.mark.parametrize("arch", CORE_NAMES)
-def test_every_core_trains_one_step(kin_demos, tmp_path, arch):
-    cfg = tiny(kin_demos, tmp_path, arch=arch, iterations=1, eval_every=1, core_config={})
+def test_every_core_trains_one_step(tiny, tmp_path, arch):
+    cfg = tiny(arch=arch, iterations=1, eval_every=1, core_config={})
     summary = start_run(cfg, progress=False, folder=tmp_path / arch)
     assert summary["step"] == 1
     agent = load_agent(tmp_path / arch / "last.pt")
     assert agent.act(np.zeros(16, np.float32)).shape == (4,)
 
 
-def test_checkpoint_round_trip_gives_identical_actions(kin_demos, tmp_path):
-    cfg = tiny(kin_demos, tmp_path, iterations=5)
+def test_checkpoint_round_trip_gives_identical_actions(tiny, tmp_path):
+    cfg = tiny(iterations=5)
     start_run(cfg, progress=False, folder=tmp_path / "run")
     env = make_env("fly-to-target", obs="kin")
     a1, a2 = load_agent(tmp_path / "run" / "last.pt", env), load_agent(tmp_path / "run", env)
@@ -97,8 +90,8 @@ def test_checkpoint_round_trip_gives_identical_actions(kin_demos, tmp_path):
     assert a1.act(np.stack([obs] * 3)).shape == (3, 4)
 
 
-def test_corrupt_and_mismatched_checkpoints_raise_clear_errors(kin_demos, tmp_path):
-    cfg = tiny(kin_demos, tmp_path, iterations=2, eval_every=1)
+def test_corrupt_and_mismatched_checkpoints_raise_clear_errors(tiny, tmp_path):
+    cfg = tiny(iterations=2, eval_every=1)
     start_run(cfg, progress=False, folder=tmp_path / "run")
     good = tmp_path / "run" / "last.pt"
     bad = tmp_path / "garbage.pt"
@@ -135,8 +128,8 @@ def test_bad_training_requests_raise(field, value, match):
         TrainConfig(**{field: value})
 
 
-def test_rollout_cli_writes_a_video_and_reports_each_episode(kin_demos, tmp_path, capsys):
-    cfg = tiny(kin_demos, tmp_path, iterations=2, eval_every=1)
+def test_rollout_cli_writes_a_video_and_reports_each_episode(tiny, tmp_path, capsys):
+    cfg = tiny(iterations=2, eval_every=1)
     start_run(cfg, progress=False, folder=tmp_path / "run")
     video = tmp_path / "out.mp4"
     rc = cli_main(["rollout", "--agent", str(tmp_path / "run" / "last.pt"), "--episodes", "2", "--video", str(video)])
@@ -149,18 +142,18 @@ def test_rollout_cli_writes_a_video_and_reports_each_episode(kin_demos, tmp_path
     assert frame.shape[1] > frame.shape[0]  # chase view beside the onboard view
 
 
-def test_trainer_refuses_data_for_another_env(kin_demos, tmp_path):
+def test_trainer_refuses_data_for_another_env(tiny, tmp_path):
     from ltc_drones.training import DatasetError
 
-    cfg = tiny(kin_demos, tmp_path, task="hover")
+    cfg = tiny(task="hover")
     with pytest.raises(DatasetError, match="env_id"):
         Trainer(cfg, tmp_path, progress=False)
 
 
-def test_runs_started_in_the_same_second_get_their_own_folders(kin_demos, tmp_path, monkeypatch):
+def test_runs_started_in_the_same_second_get_their_own_folders(tiny, tmp_path, monkeypatch):
     from ltc_drones.training import runner
 
     monkeypatch.setattr(runner, "run_folder_name", lambda cfg: "same-name")
-    cfg = tiny(kin_demos, tmp_path, iterations=1, eval_every=1)
+    cfg = tiny(iterations=1, eval_every=1)
     a, b = start_run(cfg, progress=False), start_run(cfg, progress=False)
     assert a["run"] != b["run"] and {p.name for p in tmp_path.iterdir()} == {"same-name", "same-name-1"}
