@@ -18,7 +18,8 @@ _register()
 
 
 def load_agent(path, env=None):
-    """Load a trained agent (``reset(num_envs)``, ``act(obs)``); see :func:`ltc_drones.training.load_agent`."""
+    """Load a trained agent: a :class:`ltc_drones.control.Controller` (``reset(num_envs=1)``, then
+    ``act(obs, episode_start=None)`` every control step); see :func:`ltc_drones.training.load_agent`."""
     from .training.agent import load_agent as _load_agent
 
     return _load_agent(path, env)

@@ -37,49 +37,10 @@ from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
 from .dagger import closed_loop_success, fly_round
 from .dataset import DemoDataset
+from .metrics_log import MetricsLog
 from .storage import read_manifest
 
 LTC_CORES = ("ltc", "ltc-ncp")
-
-
-class MetricsLog:
-    """``metrics.jsonl`` plus TensorBoard scalars (when tensorboard is installed).
-
-    Args:
-        folder: the run folder.
-        keep_rows: on resumption, the rows written up to the checkpoint; later rows (written by the
-            interrupted process after its last checkpoint) are dropped, and so are TensorBoard events
-            after ``purge_step``.
-    """
-
-    def __init__(self, folder: Path, keep_rows: int | None = None, purge_step: int | None = None) -> None:
-        self.path = folder / "metrics.jsonl"
-        lines = self.path.read_text().splitlines(keepends=True) if self.path.is_file() else []
-        if keep_rows is not None and len(lines) > keep_rows:
-            lines = lines[:keep_rows]
-            self.path.write_text("".join(lines))
-        self.rows = len(lines)
-        self.tb = None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(folder / "tb"), purge_step=purge_step)
-        except ImportError:  # pragma: no cover - the dev extra installs tensorboard
-            pass
-
-    def log(self, step: int, values: dict[str, float]) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"step": step, **values}) + "\n")
-        self.rows += 1
-        if self.tb is not None:
-            for k, v in values.items():
-                if isinstance(v, int | float) and math.isfinite(v):
-                    self.tb.add_scalar(k, v, step)
-            self.tb.flush()
-
-    def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
 
 
 def build_policy(cfg: TrainConfig, dataset: DemoDataset) -> Policy:
@@ -163,10 +124,14 @@ class Trainer:
         self.rng.bit_generator.state = payload["rng"]["numpy"]
         torch.set_rng_state(payload["rng"]["torch"])
         self.state = payload["train"]["state"]
-        self.log.close()
-        self.log = MetricsLog(self.folder, self.state.get("metric_rows"), purge_step=self.state["step"] + 1)
+        self.reopen_log(self.state.get("metric_rows"), purge_step=self.state["step"] + 1)
         for r in range(self.state["round"]):
             self.dataset_add_round(r)
+
+    def reopen_log(self, keep_rows: int | None, purge_step: int) -> None:
+        """Drop what an interrupted process logged after its checkpoint (``keep_rows`` rows stay)."""
+        self.log.close()
+        self.log = MetricsLog(self.folder, keep_rows, purge_step)
 
     def close(self) -> None:
         self.log.close()
@@ -385,6 +350,8 @@ def resume_run(folder: str | Path, progress: bool = True, stop_at_step: int | No
     try:
         if (folder / "last.pt").is_file():
             trainer.restore(folder / "last.pt")
+        else:  # killed before its first checkpoint: start again from nothing
+            trainer.reopen_log(0, purge_step=0)
         return trainer.run(stop_at_step)
     finally:
         trainer.close()

@@ -155,3 +155,14 @@ def test_rows_logged_after_the_last_checkpoint_are_dropped_on_resume(tiny, tmp_p
         f.write(json.dumps({"step": 30, "losses/val": 123.0}) + "\n")
     resume_run(tmp_path / "split", progress=False)
     assert metrics(tmp_path / "split") == metrics(tmp_path / "full")
+
+
+def test_resuming_a_run_killed_before_its_first_checkpoint_starts_clean(tiny, tmp_path):
+    cfg = tiny(iterations=10, eval_every=5)
+    full = start_run(cfg, progress=False, folder=tmp_path / "full")
+    killed = tmp_path / "killed"  # what a SIGKILL before the first checkpoint leaves: no cleanup ran
+    killed.mkdir()
+    (killed / "config.json").write_text(json.dumps(cfg.to_dict()))
+    (killed / "metrics.jsonl").write_text(json.dumps({"step": 5, "losses/val": 9.0}) + "\n")
+    assert resume_run(killed, progress=False)["step"] == full["step"]
+    assert metrics(killed) == metrics(tmp_path / "full")
