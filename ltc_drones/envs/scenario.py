@@ -103,7 +103,7 @@ class Scenario:
     # The world's context (scene.py, scenery.py, textures.py).
     ground_color: RGBA = (0.36, 0.52, 0.26, 1.0)
     """Summer ground colour; ``season`` moves it towards autumn and snow."""
-    ground_texture: str = "none"
+    ground_texture: str = "grass"
     ground_pattern: str = "none"
     ground_pattern_mix: float = 0.0
     """Weight of ``ground_pattern`` (a black-and-white checker or stripes) blended over the ground, 0..1."""

@@ -8,17 +8,40 @@ a microsecond while reloading one costs tens of milliseconds, so nothing is ever
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pybullet as pb
 
+from .atmosphere import Fog, SkyBackdrop, depth_m
 from .params import QuadrotorParams
 from .rotation import quat_to_rot
 from .state import RigidBodyState
 
 Shape = Literal["sphere", "box", "cylinder"]
 HIDDEN_POS_M = (0.0, 0.0, -100.0)  # where unused visual bodies wait, far below the ground
+GROUND_HALF_SIZE_M = 40.0
+GROUND_TEXTURE_PERIOD_M = 8.0
+"""The ground texture repeats every 8 m (TinyRenderer wraps texture coordinates)."""
+
+
+class TriangleMesh(NamedTuple):
+    """A visual mesh: vertices (N, 3) m in the body frame, triangle indices (3M,) counter-clockwise seen
+    from outside, texture coordinates (N, 2) and vertex normals (N, 3)."""
+
+    vertices: np.ndarray
+    indices: np.ndarray
+    uvs: np.ndarray
+    normals: np.ndarray
+
+
+class CollisionPart(NamedTuple):
+    """One primitive of a solid body's collision shape: a z-aligned ``"cylinder"`` (size = radius,
+    height) or a ``"box"`` (size = half extents x, y, z), centred at ``offset_m`` in the body frame."""
+
+    shape: Literal["cylinder", "box"]
+    size_m: tuple[float, ...]
+    offset_m: tuple[float, float, float]
 
 
 @dataclass(frozen=True)
@@ -55,9 +78,11 @@ class PyBulletWorld:
         pb.setGravity(0.0, 0.0, -params.gravity_mps2, physicsClientId=c)
         pb.setTimeStep(physics_dt_s, physicsClientId=c)
         ground_col = pb.createCollisionShape(pb.GEOM_PLANE, physicsClientId=c)
-        ground_vis = pb.createVisualShape(
-            pb.GEOM_BOX, halfExtents=[40.0, 40.0, 0.001], rgbaColor=[0.45, 0.55, 0.4, 1.0], physicsClientId=c
-        )
+        h, reps = GROUND_HALF_SIZE_M, 2 * GROUND_HALF_SIZE_M / GROUND_TEXTURE_PERIOD_M
+        ground_mesh = TriangleMesh(np.array([[-h, -h, 0.0], [h, -h, 0.0], [h, h, 0.0], [-h, h, 0.0]]),
+                                   np.array([0, 1, 2, 0, 2, 3]), np.array([[0, 0], [reps, 0], [reps, reps], [0, reps]]),
+                                   np.tile([0.0, 0.0, 1.0], (4, 1)))
+        ground_vis = self._visual_mesh(ground_mesh, (0.45, 0.55, 0.4, 1.0))
         self.ground_id = pb.createMultiBody(0.0, ground_col, ground_vis, [0.0, 0.0, -0.001], physicsClientId=c)
         col = pb.createCollisionShape(
             pb.GEOM_CYLINDER, radius=params.collision_radius_m, height=params.collision_height_m, physicsClientId=c
@@ -76,6 +101,10 @@ class PyBulletWorld:
             self.drone_ids.append(body)
         self._solid_ids: list[int] = [self.ground_id]
         self._texture_cache: dict[str, int] = {}
+        self.sky: SkyBackdrop | None = None
+        """Painted where no body is hit (:mod:`ltc_drones.sim.atmosphere`); ``None`` leaves the renderer's white."""
+        self.fog: Fog | None = None
+        """Applied to every rendered image when set (onboard and chase views alike)."""
 
     # ---- scene objects ----------------------------------------------------------------------
     def add_visual_body(self, shape: Shape, size_m: float, rgba) -> int:
@@ -95,6 +124,51 @@ class PyBulletWorld:
             raise ValueError(f"unknown shape {shape!r}; choose one of 'sphere', 'box', 'cylinder'")
         return pb.createMultiBody(0.0, -1, vis, list(HIDDEN_POS_M), physicsClientId=c)
 
+    def _visual_mesh(self, mesh: TriangleMesh, rgba) -> int:
+        return pb.createVisualShape(
+            pb.GEOM_MESH, vertices=np.asarray(mesh.vertices, float).tolist(),
+            indices=np.asarray(mesh.indices, int).tolist(), uvs=np.asarray(mesh.uvs, float).tolist(),
+            normals=np.asarray(mesh.normals, float).tolist(), rgbaColor=list(rgba), physicsClientId=self.cid,
+        )
+
+    def add_mesh_body(self, mesh: TriangleMesh, texture_png: str | None = None, rgba=(1.0, 1.0, 1.0, 1.0),
+                      collision: list[CollisionPart] | None = None) -> int:
+        """A static body drawn as ``mesh`` (optionally textured; ``rgba`` tints it), waiting hidden below
+        the ground. With ``collision`` parts it is solid (touching it is a crash), else visual only."""
+        c = self.cid
+        col = -1
+        if collision:
+            types = [pb.GEOM_CYLINDER if p.shape == "cylinder" else pb.GEOM_BOX for p in collision]
+            col = pb.createCollisionShapeArray(
+                types, radii=[p.size_m[0] if p.shape == "cylinder" else 0.0 for p in collision],
+                lengths=[p.size_m[1] if p.shape == "cylinder" else 0.0 for p in collision],
+                halfExtents=[list(p.size_m) if p.shape == "box" else [0.0] * 3 for p in collision],
+                collisionFramePositions=[list(p.offset_m) for p in collision], physicsClientId=c,
+            )
+        body = pb.createMultiBody(0.0, col, self._visual_mesh(mesh, rgba), list(HIDDEN_POS_M), physicsClientId=c)
+        if texture_png is not None:
+            pb.changeVisualShape(body, -1, textureUniqueId=self._texture(texture_png), physicsClientId=c)
+        if collision:
+            self._solid_ids.append(body)
+        return body
+
+    def add_solid_cylinder(self, radius_m: float, height_m: float, rgba) -> int:
+        """A solid upright cylinder standing on its base (touching it is a crash), waiting hidden."""
+        c = self.cid
+        offset = [0.0, 0.0, height_m / 2]
+        col = pb.createCollisionShape(pb.GEOM_CYLINDER, radius=radius_m, height=height_m,
+                                      collisionFramePosition=offset, physicsClientId=c)
+        vis = pb.createVisualShape(pb.GEOM_CYLINDER, radius=radius_m, length=height_m, rgbaColor=list(rgba),
+                                   visualFramePosition=offset, physicsClientId=c)
+        body = pb.createMultiBody(0.0, col, vis, list(HIDDEN_POS_M), physicsClientId=c)
+        self._solid_ids.append(body)
+        return body
+
+    def _texture(self, png: str) -> int:
+        if png not in self._texture_cache:
+            self._texture_cache[png] = pb.loadTexture(png, physicsClientId=self.cid)
+        return self._texture_cache[png]
+
     def move_body(self, body: int, pos_m, quat_xyzw=(0.0, 0.0, 0.0, 1.0)) -> None:
         pb.resetBasePositionAndOrientation(body, list(pos_m), list(quat_xyzw), physicsClientId=self.cid)
 
@@ -105,17 +179,13 @@ class PyBulletWorld:
         pb.changeVisualShape(body, -1, rgbaColor=list(rgba), physicsClientId=self.cid)
 
     def set_ground(self, rgba, texture_png: str | None = None) -> None:
-        """Colour the ground and optionally texture it with a PNG file."""
+        """Colour the ground and optionally texture it with a PNG file (repeated every ``GROUND_TEXTURE_PERIOD_M``)."""
         c = self.cid
         if texture_png is None:
             pb.changeVisualShape(self.ground_id, -1, rgbaColor=list(rgba), textureUniqueId=-1, physicsClientId=c)
             return
-        if texture_png not in self._texture_cache:
-            self._texture_cache[texture_png] = pb.loadTexture(texture_png, physicsClientId=c)
-        pb.changeVisualShape(
-            self.ground_id, -1, rgbaColor=list(rgba), textureUniqueId=self._texture_cache[texture_png],
-            physicsClientId=c,
-        )
+        pb.changeVisualShape(self.ground_id, -1, rgbaColor=list(rgba), textureUniqueId=self._texture(texture_png),
+                             physicsClientId=c)
 
     # ---- drones -----------------------------------------------------------------------------
     def reset_drone(self, i: int, state: RigidBodyState) -> None:
@@ -152,15 +222,39 @@ class PyBulletWorld:
         Returns:
             ``(rgb uint8 (H, W, 3), segmentation int32 (H, W))``; segmentation holds body ids, -1 for sky.
         """
+        rgb, seg, _ = self._camera_image(view_matrix, projection_matrix, width, height, lighting)
+        return rgb, seg
+
+    def render_with_depth(
+        self, view_matrix, projection_matrix, width: int, height: int, near_m: float, far_m: float,
+        lighting: Lighting | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As :meth:`render`, plus each pixel's depth along the optical axis (float32 (H, W), m).
+
+        ``near_m`` and ``far_m`` must be those of ``projection_matrix``; TinyRenderer's depth buffer
+        ``b`` in [0, 1] is non-linear: depth = far · near / (far − (far − near) · b).
+        """
+        rgb, seg, buffer = self._camera_image(view_matrix, projection_matrix, width, height, lighting)
+        return rgb, seg, depth_m(buffer, near_m, far_m).astype(np.float32)
+
+    def _camera_image(self, view_matrix, projection_matrix, width: int, height: int, lighting: Lighting | None):
         light = lighting or Lighting()
-        _, _, rgba, _, seg = pb.getCameraImage(
+        _, _, rgba, depth, seg = pb.getCameraImage(
             width, height, view_matrix, projection_matrix,
             shadow=int(light.shadow), lightDirection=list(light.direction),
             lightAmbientCoeff=light.ambient, lightDiffuseCoeff=light.diffuse, lightSpecularCoeff=light.specular,
             renderer=pb.ER_TINY_RENDERER, physicsClientId=self.cid,
         )
-        rgb = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3]
-        return np.ascontiguousarray(rgb), np.asarray(seg, dtype=np.int32).reshape(height, width)
+        rgb = np.ascontiguousarray(np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[:, :, :3])
+        seg = np.asarray(seg, dtype=np.int32).reshape(height, width)
+        if self.sky is not None:
+            direction = np.asarray(light.direction, dtype=float)
+            up = max(0.0, direction[2] / np.linalg.norm(direction))
+            self.sky.paint(rgb, seg, view_matrix, projection_matrix, light.ambient + light.diffuse * up)
+        buffer = np.asarray(depth, dtype=np.float64).reshape(height, width)
+        if self.fog is not None and self.fog.density_per_m > 0:
+            self.fog.apply(rgb, buffer, projection_matrix)
+        return rgb, seg, buffer
 
     def close(self) -> None:
         if self.cid is not None and pb.isConnected(self.cid):
