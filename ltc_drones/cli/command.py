@@ -16,6 +16,7 @@ import dataclasses
 import inspect
 import json
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -161,7 +162,28 @@ def _registry():
                                         is_instance=lambda x: isinstance(x, dict),
                                         str_from_instance=lambda d: [json.dumps(d)])
 
+    @registry.struct_rule
+    def _help_as_paragraphs(info):
+        try:
+            from tyro.constructors._struct_spec_dataclass import dataclass_rule
+        except ImportError:  # pragma: no cover - another tyro layout: keep its own help text
+            return None
+        spec = dataclass_rule(info)
+        if spec is None:
+            return None
+        fields = tuple(dataclasses.replace(f, helptext=_paragraphs(f.helptext)) for f in spec.fields)
+        return dataclasses.replace(spec, fields=fields)
+
     return registry
+
+
+def _paragraphs(helptext):
+    """Help text with each paragraph on one line (tyro keeps the line breaks of indented docstring lines)."""
+    if helptext is None:
+        return None
+    if callable(helptext):
+        return lambda: _paragraphs(helptext())
+    return "\n\n".join(" ".join(p.split()) for p in re.split(r"\n\s*\n", helptext))
 
 
 def _json_dict(text: str) -> dict[str, Any]:

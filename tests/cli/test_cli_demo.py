@@ -36,8 +36,8 @@ def test_demo_expert_nominal_only_as_gif(cli, tmp_path):
 
 
 def test_rollout_prints_each_episode_and_writes_a_video(cli, tmp_path):
-    video = tmp_path / "sub" / "hover.gif"
-    r = cli("rollout", "--agent", "expert", "--task", "hover", "--episodes", "2", "--seed", "5", "--video", video)
+    video = tmp_path / "sub" / "expert.gif"
+    r = cli("rollout", "--agent", "expert", "--episodes", "2", "--seed", "5", "--video", video)
     assert r.code == 0, r.err
     assert "episode 0 (seed 5): success" in r.out and "episode 1 (seed 6): success" in r.out
     assert "nominal: 2/2 successes" in r.out
