@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "rollout": "fly an agent (or the expert) for a few episodes; per-episode outcomes and a video",
     "collect": "collect expert demonstrations in parallel worker processes (resumable)",
     "train": "train an agent by behaviour cloning and DAgger (every TrainConfig field is an option)",
+    "evaluate": "success rates with 95 % intervals over many seeded episodes per scenario (parallel, resumable)",
+    "benchmark": "architectures x training seeds x shifted scenarios from a grid file, on processes or Ray",
     "envs": "list the tasks, env ids, scenarios and shipped agents",
 }
 

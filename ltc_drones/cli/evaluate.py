@@ -1,0 +1,65 @@
+"""``ltc-drones evaluate``: success rates with intervals over many seeded episodes per scenario."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import checks
+from .command import Command, usage_checks
+
+
+@dataclass(frozen=True)
+class EvaluateOptions:
+    """Fly an agent (or the expert, or a scripted controller) for many seeded episodes in each scenario, in
+    parallel worker processes; print a table (scenario x metric) and write per-episode records (JSONL) and
+    per-scenario summaries. Every scenario uses the same episode seeds. Resumable: run the same command again
+    to finish an interrupted evaluation."""
+
+    agent: str
+    """Agent checkpoint file or folder (e.g. agents/fly-to-target__ltc-ncp__rgb), 'expert', or 'scripted:<name>'
+    (hover-in-place, spin-in-place, fly-away)."""
+    task: str | None = None
+    """Task key; default: the agent's task (fly-to-target for the expert and scripted controllers)."""
+    scenarios: str = "nominal"
+    """Comma-separated scenarios, severity levels as name@level: e.g. nominal,fog@3,wind-gusts@5 (`ltc-drones
+    envs` lists the shifts and their levels)."""
+    episodes: int = 100
+    """Episodes per scenario."""
+    seed: int = 0
+    """First episode seed (test seeds; see ltc_drones.seeding)."""
+    workers: int = 2
+    """Worker processes (one torch thread each)."""
+    obs: str | None = None
+    """Observation mode for the expert or a scripted controller (kin, rgb, rgb_kin); agents use their own."""
+    out: Path | None = None
+    """Output folder (default: runs/eval/<agent>__<task>__seed<seed>)."""
+
+
+def run(o: EvaluateOptions) -> int:
+    from ..evaluation import evaluate
+    from ..evaluation.evaluator import make_request
+
+    checks.at_least("--episodes", o.episodes, 1)
+    checks.at_least("--workers", o.workers, 1)
+    scenarios = [s.strip() for s in o.scenarios.split(",") if s.strip()]
+    with usage_checks():
+        task = o.task
+        if task is None:
+            from ..evaluation import ControllerSpec
+
+            spec = ControllerSpec.parse(o.agent).env_spec()
+            task = spec["task"] if spec else "fly-to-target"
+        request = make_request(o.agent, task, scenarios, o.episodes, o.seed, o.obs)  # refuses before flying
+    name = Path(o.agent.rstrip("/")).name.removesuffix(".pt").replace(":", "-")
+    out = o.out or Path("runs") / "eval" / f"{name}__{task}__seed{o.seed}"
+    checks.writable_folder("--out", out)
+    result = evaluate(o.agent, task, scenarios, o.episodes, seed=o.seed, workers=o.workers, out=out, obs=request.obs)
+    print(result.table())
+    total = sum(s["successes"] for s in result.summaries.values())
+    print(f"{request.controller.label} on {task} (obs={request.obs}): {total}/{len(result.records)} successes over "
+          f"{len(scenarios)} scenario(s); records and summary in {out}")
+    return 0
+
+
+COMMAND = Command(EvaluateOptions, run, config="")
