@@ -37,7 +37,6 @@ from ..sim.wind import WindConfig
 from .actions import ACT_MODES, make_action_mode
 from .camera import (
     CHASE_PROJECTION,
-    SEG_DISTRACTOR,
     SEG_GROUND,
     SEG_OTHER,
     SEG_SKY,
@@ -46,6 +45,7 @@ from .camera import (
     OnboardCamera,
     chase_view,
 )
+from .effects import PhysicalShifts
 from .scenario import Scenario, load_scenario
 from .scene import Scene
 from .streams import EpisodeRngs
@@ -115,11 +115,12 @@ class DroneEnv(gym.Env):
         self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
         self.observation_space = self._make_observation_space()
         self.scene = Scene(self.sim.world, s)
+        self.shifts = PhysicalShifts(s, self.params, act)
         self.target_ids: list[int] = []
         self._build_task()
         classes = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
         classes.update({b: SEG_TARGET for b in self.target_ids})
-        classes.update({b: SEG_DISTRACTOR for b in self.scene.distractor_ids})
+        classes.update(self.scene.segmentation_classes)  # distractors, scenery, occluders
         # Body id + 1 -> class (index 0 is the sky's -1); built once, applied per onboard image.
         self._seg_lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)
         for body, cls in classes.items():
@@ -189,7 +190,9 @@ class DroneEnv(gym.Env):
         self.rngs = EpisodeRngs.spawn(self._episode_seed_sequence())
         self._obs_rgb: tuple[int, np.ndarray] | None = None
         start = self._task_reset(self.rngs.layout)
-        self.scene.place_distractors(self.rngs.layout, start.pos_m, yaw_of(start.R), self._layout_points_m())
+        self.scene.place_distractors(self.rngs.layout, start.pos_m, yaw_of(start.R), self._layout_points_m(),
+                                     scenery_rng=self.rngs.scenery)
+        self.shifts.reset(self.rngs.layout)
         self.sim.reset([start], self.rngs.wind)
         self.action_mode.reset(self.state)
         self._last_action = np.zeros(4, dtype=np.float32)
@@ -217,10 +220,10 @@ class DroneEnv(gym.Env):
             raise ValueError(f"action must be finite, got {action}; the environment state is unchanged")
         a = np.clip(a, -1.0, 1.0)
         sim, mode = self.sim, self.action_mode
-        mode.set(a, sim.states[0])
+        mode.set(self.shifts.action(a), sim.states[0])  # latency: the action of k steps ago
         contact = False
         for _ in range(self.clock.substeps):
-            sim.physics_step(mode.rpm(sim.states[0])[None])
+            sim.physics_step(self.shifts.rpm(mode.rpm(sim.states[0]))[None])  # motor weakness
             if sim.world.in_contact(0):
                 contact = True
                 break
@@ -233,6 +236,7 @@ class DroneEnv(gym.Env):
         out_of_bounds = self._out_of_bounds()
         self._crash_now = self._crashed or out_of_bounds
         succeeded, failed = self._task_outcome()
+        self.scene.follow_goal(self.goal_pos_m)  # occluders stay with a moving target / the next marker
         succeeded = succeeded and not self._crash_now  # a crash step is never a success
         terminated = self._crash_now or failed or (succeeded and self.SUCCESS_TERMINATES)
         truncated = not terminated and self.time_s >= self.scenario.episode_len_s - 1e-9
@@ -282,7 +286,8 @@ class DroneEnv(gym.Env):
     def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
 
-        Classes: 0 other (drones), 1 target, 2 distractor, 3 ground, 4 sky (``camera.SEG_CLASSES``).
+        Classes: 0 other (drones), 1 target, 2 distractor, 3 ground, 4 sky (``camera.SEG_CLASSES``),
+        5 scenery and occluders (``scenery.SEG_SCENERY``).
         With ``postprocess`` the scenario's brightness, contrast and noise are applied as in observations.
         """
         rgb, seg = self._render_onboard()
