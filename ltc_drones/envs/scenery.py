@@ -5,13 +5,20 @@ urban blocks, the rest trees and rocks; each a single textured low-poly mesh wit
 collision shape, so touching one is a crash) and only moved on reset. Their layout (positions and
 headings) is drawn per episode from the scenery random stream; their shapes are fixed per env.
 
-Keep-out rules, so that no privileged expert is ever blocked (tests/envs/test_scene_world.py):
-* every object keeps ``CORRIDOR_CLEARANCE_M`` plus its own radius from the flight corridor, the
-  polyline from the start through every goal point (the target, the hold point, the markers in order);
+Layout: objects stand on slots, ``SLOT_SPACING_M`` apart on rings of ``RING_RADII_M`` around the
+start; per episode each ring turns by a random angle, each slot is jittered, and the objects take
+the free slots in a random order that prefers slots within ±50° of the start heading (so much of the
+scenery is in view). Slots that far apart never let two objects overlap, so no pairwise checks are
+needed and a reset costs a few numpy operations and a fixed number of draws.
+
+Keep-out rules, so that no privileged expert is ever blocked (tests/envs/test_scene_world.py): a
+slot is free when an object of the largest radius there keeps
+* ``CORRIDOR_CLEARANCE_M`` from the flight corridor, the polyline from the start through every goal
+  point (the target, the hold point, the markers in order);
 * FollowTarget's target wanders: it turns back once ``FOLLOW_TURN_BACK * bounds_xy_m`` from the
-  centre (``follow_target.py``), so the scenery keeps out of the square of half-size
+  centre (``follow_target.py``), so there the scenery keeps out of the square of half-size
   ``FOLLOW_TURN_BACK * bounds_xy_m + FOLLOW_MARGIN_M`` around the centre instead;
-* objects stay inside the sky dome and clear of each other and of the distractors.
+* 0.5 m from the distractors.
 """
 
 from __future__ import annotations
@@ -21,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..sim.rotation import euler_to_quat
 from ..sim.world import HIDDEN_POS_M, CollisionPart, PyBulletWorld
 from . import meshes
 from .scenario import Scenario
@@ -32,13 +38,26 @@ CORRIDOR_CLEARANCE_M = 1.5
 FOLLOW_TURN_BACK = 0.6
 FOLLOW_MARGIN_M = 2.8
 """The target overshoots the turn-back line by at most 1.2 m (400 seeds), and the drone trails it by ~1 m."""
-PLACE_RANGE_M = (2.5, 18.0)
-"""Distances from the start at which objects are placed."""
-MAX_RADIUS_M = 19.5
-"""Objects stay this close to the world's centre (inside the sky dome)."""
-FORWARD_SHARE = 0.6
-"""Share of placement attempts within ±50° of the start heading, so much of the scenery is in view."""
-ATTEMPTS = 60
+RING_RADII_M = (4.0, 9.0, 14.0, 19.0, 24.0)
+SLOT_SPACING_M = 5.0
+JITTER_M = (0.5, 0.3)
+"""Radial and tangential jitter of a slot (±): slots stay 4 m apart, more than two of the largest
+objects (2 m radius) need."""
+FORWARD_RAD = 0.9
+
+
+def _slots() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ring radius, base angle and ring index of every slot."""
+    radius, angle, ring = [], [], []
+    for k, r in enumerate(RING_RADII_M):
+        n = int(math.pi / math.asin(SLOT_SPACING_M / 2 / r))  # chord between neighbours >= the spacing
+        radius += [r] * n
+        angle += [2 * math.pi * j / n for j in range(n)]
+        ring += [k] * n
+    return np.array(radius), np.array(angle), np.array(ring)
+
+
+SLOT_RADIUS_M, SLOT_ANGLE_RAD, SLOT_RING = _slots()
 
 
 @dataclass(frozen=True)
@@ -50,19 +69,17 @@ class SceneryObject:
     radius_m: float
 
 
-def point_segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    """Horizontal distance (m) from ``p`` to the segment ``a``-``b`` (only x, y count)."""
-    p, a, b = p[:2], a[:2], b[:2]
-    ab = b - a
-    t = 0.0 if not ab.any() else float(np.clip((p - a) @ ab / (ab @ ab), 0.0, 1.0))
-    return float(np.linalg.norm(p - (a + t * ab)))
-
-
-def corridor_distance(p: np.ndarray, polyline: list[np.ndarray]) -> float:
-    """Horizontal distance (m) from ``p`` to a polyline (a single point counts as a polyline)."""
-    if len(polyline) == 1:
-        return float(np.linalg.norm(p[:2] - polyline[0][:2]))
-    return min(point_segment_distance(p, a, b) for a, b in zip(polyline, polyline[1:], strict=False))
+def corridor_distance(points_m: np.ndarray, polyline: list[np.ndarray]) -> np.ndarray:
+    """Horizontal distance (m) from each point (..., 2 or 3) to a polyline (one point is a polyline too)."""
+    p = np.asarray(points_m, float)[..., :2]
+    corners = [np.asarray(q, float)[:2] for q in polyline]
+    best = np.min([np.linalg.norm(p - c, axis=-1) for c in corners], axis=0)
+    for a, b in zip(corners, corners[1:], strict=False):
+        ab = b - a
+        if ab @ ab > 0:
+            t = np.clip(((p - a) @ ab) / (ab @ ab), 0.0, 1.0)
+            best = np.minimum(best, np.linalg.norm(p - (a + t[..., None] * ab), axis=-1))
+    return best
 
 
 class Scenery:
@@ -80,6 +97,7 @@ class Scenery:
         n = scenario.scenery_objects
         urban = round(scenario.urban_fraction * n)
         self.objects = [self._build(k, k < urban, atlas_png) for k in range(n)]
+        self.max_radius_m = max((o.radius_m for o in self.objects), default=0.0)
         if scenario.task == "follow-target":
             self.keep_out_half_m: float | None = FOLLOW_TURN_BACK * scenario.bounds_xy_m + FOLLOW_MARGIN_M
         else:
@@ -92,7 +110,7 @@ class Scenery:
     def _build(self, index: int, urban: bool, atlas_png: str) -> SceneryObject:
         shape_rng = np.random.default_rng(1000 + index)  # shapes are fixed per env, not per episode
         if urban:
-            w, d, h = shape_rng.uniform(1.8, 3.5), shape_rng.uniform(1.8, 3.5), shape_rng.uniform(3.0, 7.0)
+            w, d, h = shape_rng.uniform(1.8, 2.8), shape_rng.uniform(1.8, 2.8), shape_rng.uniform(3.0, 7.0)
             mesh = meshes.building(w, d, h, int(shape_rng.integers(3)))
             parts = [CollisionPart("box", (w / 2, d / 2, h / 2), (0.0, 0.0, h / 2))]
             kind, radius = "building", math.hypot(w, d) / 2
@@ -110,52 +128,50 @@ class Scenery:
         return SceneryObject(body, kind, radius)
 
     def place(self, rng: np.random.Generator, origin_m: np.ndarray, heading_rad: float,
-              goals_m: list[np.ndarray], avoid_m: list[np.ndarray]) -> list[np.ndarray]:
-        """Place every object for a new episode; an object that finds no free spot waits hidden.
+              goals_m: list[np.ndarray], avoid_m: list[np.ndarray]) -> np.ndarray:
+        """Place every object for a new episode; objects left without a free slot wait hidden.
 
         Args:
-            rng: the scenery stream.
+            rng: the scenery stream (the same number of draws every episode).
             origin_m: the drone's start position.
             heading_rad: the drone's start heading.
             goals_m: the goal points in the order they are flown to (the corridor is start → goals).
-            avoid_m: other points to keep 0.5 m plus the object's radius away from (distractors).
+            avoid_m: other points to keep 0.5 m plus the largest radius away from (distractors).
 
         Returns:
-            The positions of the placed objects (hidden ones left out).
+            The positions (n, 3) of the placed objects, in the order of :attr:`objects` (hidden ones left out).
         """
-        corridor = [np.asarray(origin_m, float), *(np.asarray(g, float) for g in goals_m)]
-        placed: list[tuple[np.ndarray, float]] = []
-        for obj in self.objects:
-            spot = self._find_spot(rng, obj.radius_m, corridor, heading_rad, placed, avoid_m)
-            if spot is None:
+        u = rng.random((len(SLOT_RADIUS_M), 3))
+        turn = rng.uniform(0.0, 2 * math.pi, len(RING_RADII_M))
+        yaw = rng.uniform(-math.pi, math.pi, len(self.objects))
+        radius = SLOT_RADIUS_M + (2 * u[:, 0] - 1) * JITTER_M[0]
+        off_heading = SLOT_ANGLE_RAD + turn[SLOT_RING] + (2 * u[:, 1] - 1) * JITTER_M[1] / SLOT_RADIUS_M
+        angle = heading_rad + off_heading
+        xy = np.asarray(origin_m, float)[:2] + radius[:, None] * np.stack([np.cos(angle), np.sin(angle)], axis=1)
+        forward = np.abs(np.remainder(off_heading + math.pi, 2 * math.pi) - math.pi) < FORWARD_RAD
+        order = np.argsort(u[:, 2] - forward)  # every free forward slot first, in random order
+        free = self.free(xy, [np.asarray(origin_m, float), *goals_m], avoid_m)
+        chosen = order[free[order]][: len(self.objects)]
+        spots = xy[chosen].tolist()
+        half_yaw = (0.5 * yaw).tolist()
+        for k, obj in enumerate(self.objects):
+            if k < len(spots):
+                pose = (spots[k][0], spots[k][1], 0.0), (0.0, 0.0, math.sin(half_yaw[k]), math.cos(half_yaw[k]))
+                self.world.move_body(obj.body, *pose)
+            else:
                 self.world.move_body(obj.body, HIDDEN_POS_M)
-                continue
-            placed.append((spot, obj.radius_m))
-            yaw = rng.uniform(-math.pi, math.pi)
-            self.world.move_body(obj.body, spot, euler_to_quat(0.0, 0.0, yaw))
-        return [p for p, _ in placed]
+        return np.column_stack([xy[chosen], np.zeros(len(chosen))])
 
-    def _find_spot(self, rng, radius, corridor, heading, placed, avoid) -> np.ndarray | None:
-        origin = corridor[0]
-        for _ in range(ATTEMPTS):
-            forward = rng.uniform() < FORWARD_SHARE
-            a = heading + (rng.uniform(-0.9, 0.9) if forward else rng.uniform(-math.pi, math.pi))
-            r = rng.uniform(*PLACE_RANGE_M)
-            p = np.array([origin[0] + r * math.cos(a), origin[1] + r * math.sin(a), 0.0])
-            if self.allowed(p, radius, corridor) and \
-                    all(np.linalg.norm(p[:2] - q[:2]) >= radius + rq + 0.5 for q, rq in placed) and \
-                    all(np.linalg.norm(p[:2] - np.asarray(q)[:2]) >= radius + 0.5 for q in avoid):
-                return p
-        return None
-
-    def allowed(self, p: np.ndarray, radius: float, corridor: list[np.ndarray]) -> bool:
-        """Whether an object of ``radius`` at ``p`` keeps out of the corridor (and follow area) and in the dome."""
-        if math.hypot(p[0], p[1]) + radius > MAX_RADIUS_M:
-            return False
-        if corridor_distance(p, corridor) < CORRIDOR_CLEARANCE_M + radius:
-            return False
-        half = self.keep_out_half_m
-        return half is None or max(abs(p[0]), abs(p[1])) >= half + radius
+    def free(self, xy: np.ndarray, corridor: list[np.ndarray], avoid_m: list[np.ndarray]) -> np.ndarray:
+        """Which positions (N, 2) keep an object of the largest radius out of the corridor (and the
+        follow area) and off the distractors."""
+        r = self.max_radius_m
+        ok = corridor_distance(xy, corridor) >= CORRIDOR_CLEARANCE_M + r
+        if self.keep_out_half_m is not None:
+            ok &= np.abs(xy).max(axis=1) >= self.keep_out_half_m + r
+        for q in avoid_m:
+            ok &= np.linalg.norm(xy - np.asarray(q, float)[:2], axis=1) >= r + 0.5
+        return ok
 
 
 class Occluders:

@@ -145,7 +145,8 @@ class PyBulletWorld:
                 halfExtents=[list(p.size_m) if p.shape == "box" else [0.0] * 3 for p in collision],
                 collisionFramePositions=[list(p.offset_m) for p in collision], physicsClientId=c,
             )
-        body = pb.createMultiBody(0.0, col, self._visual_mesh(mesh, rgba), list(HIDDEN_POS_M), physicsClientId=c)
+        body = pb.createMultiBody(0.0, col, self._visual_mesh(mesh, rgba), list(HIDDEN_POS_M),
+                                  useMaximalCoordinates=True, physicsClientId=c)  # see add_solid_cylinder
         if texture_png is not None:
             pb.changeVisualShape(body, -1, textureUniqueId=self._texture(texture_png), physicsClientId=c)
         if collision:
@@ -160,7 +161,9 @@ class PyBulletWorld:
                                       collisionFramePosition=offset, physicsClientId=c)
         vis = pb.createVisualShape(pb.GEOM_CYLINDER, radius=radius_m, length=height_m, rgbaColor=list(rgba),
                                    visualFramePosition=offset, physicsClientId=c)
-        body = pb.createMultiBody(0.0, col, vis, list(HIDDEN_POS_M), physicsClientId=c)
+        # A static rigid body, not a fixed-base multibody: measured, 16 solid multibodies add 2.9 µs
+        # to every physics step, 16 rigid bodies 0.8 µs.
+        body = pb.createMultiBody(0.0, col, vis, list(HIDDEN_POS_M), useMaximalCoordinates=True, physicsClientId=c)
         self._solid_ids.append(body)
         return body
 
