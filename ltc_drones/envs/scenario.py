@@ -12,6 +12,7 @@ values raise :class:`ScenarioError` naming the entry and the valid choices.
 Shift file format::
 
     description: Fog blends the onboard image towards a fog colour with distance.
+    kind: image
     default_level: 3
     levels:
       1: {fog_density_per_m: 0.03}
@@ -35,7 +36,10 @@ GROUND_TEXTURES = ("none", "grass")
 GROUND_PATTERNS = ("none", "checker", "stripes")
 LEVELS = (1, 2, 3, 4, 5)
 """Severity levels of every shift; level 0 is the nominal scenario."""
-SHIFT_FILE_KEYS = ("description", "default_level", "levels")
+SHIFT_FILE_KEYS = ("description", "kind", "default_level", "levels")
+SHIFT_KINDS = ("image", "physical")
+"""``image``: changes only what the camera sees (a privileged expert cannot notice it); ``physical``:
+changes the dynamics or the solid world (the default when a file does not say)."""
 
 RGBA = tuple[float, float, float, float]
 
@@ -242,6 +246,7 @@ class Shift:
     name: str
     path: Path
     description: str
+    kind: str
     default_level: int
     levels: dict[int, dict[str, Any]]
 
@@ -266,7 +271,11 @@ def _parse_shift(data: dict[str, Any], path: Path, name: str) -> Shift:
     default = data.get("default_level", 3)
     if default not in LEVELS:
         raise ScenarioError(f"{path}: default_level must be one of {list(LEVELS)}, got {default!r}")
-    return Shift(name, path, str(data.get("description", "")), int(default), {int(k): v for k, v in levels.items()})
+    kind = data.get("kind", "physical")
+    if kind not in SHIFT_KINDS:
+        raise ScenarioError(f"{path}: kind must be one of {list(SHIFT_KINDS)}, got {kind!r}")
+    return Shift(name, path, str(data.get("description", "")), kind, int(default),
+                 {int(k): v for k, v in levels.items()})
 
 
 def read_shift(path: Path) -> Shift:
@@ -278,9 +287,13 @@ def _shift_paths() -> list[Path]:
     return sorted((scenario_root() / "shifts").glob("*.yaml"))
 
 
-def available_shifts() -> dict[str, tuple[int, ...]]:
-    """Every shipped shift and its severity levels (``{"fog": (1, 2, 3, 4, 5), ...}``); level 0 is nominal."""
-    return {p.stem: tuple(sorted(read_shift(p).levels)) for p in _shift_paths()}
+def available_shifts(kind: str | None = None) -> dict[str, tuple[int, ...]]:
+    """Every shipped shift (of ``kind``, see :data:`SHIFT_KINDS`, if given) and its severity levels,
+    ``{"fog": (1, 2, 3, 4, 5), ...}``; level 0 is nominal."""
+    if kind is not None and kind not in SHIFT_KINDS:
+        raise ScenarioError(f"unknown shift kind {kind!r}; valid kinds: {', '.join(SHIFT_KINDS)}")
+    shifts = [read_shift(p) for p in _shift_paths()]
+    return {s.name: tuple(sorted(s.levels)) for s in shifts if kind in (None, s.kind)}
 
 
 def available_scenarios(with_levels: bool = False) -> list[str]:

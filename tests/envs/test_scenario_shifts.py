@@ -37,6 +37,15 @@ def test_every_required_shift_exists_with_levels_1_to_5():
     assert all(levels == LEVELS for levels in available_shifts().values())
 
 
+def test_shifts_say_whether_they_can_affect_a_privileged_expert():
+    physical = set(available_shifts("physical"))
+    assert {"wind-gusts", "latency", "motor-weakness", "far-start", "occluders", "scenery"} <= physical
+    assert physical.isdisjoint(available_shifts("image"))
+    assert physical | set(available_shifts("image")) == set(SHIFTS)
+    with pytest.raises(ScenarioError, match="valid kinds: image, physical"):
+        available_shifts("optical")
+
+
 @pytest.mark.parametrize("shift", SHIFTS)
 def test_shift_parameters_move_monotonically_away_from_nominal(shift):
     nominal = load_scenario("fly-to-target")
@@ -117,6 +126,7 @@ def levels_text(**per_level) -> str:
     (levels_text(l4="{fog_density_per_m: 9.0}"), r"level 4: fog_density_per_m must lie in"),
     (levels_text(l2="{}"), r"level 2: must be a non-empty mapping"),
     ("default_level: 7\n" + levels_text(), r"default_level must be one of \[1, 2, 3, 4, 5\]"),
+    ("kind: optical\n" + levels_text(), r"kind must be one of \['image', 'physical'\]"),
 ])
 def test_bad_graded_file_names_the_file_level_and_key(tmp_path, text, match):
     path = tmp_path / "bad.yaml"
