@@ -42,6 +42,10 @@ SHIFT_KINDS = ("image", "physical")
 changes the dynamics or the solid world (the default when a file does not say)."""
 
 RGBA = tuple[float, float, float, float]
+OCCLUDER_GAP_M = 0.06
+"""Gap between the target's surface and the occluder posts' axes."""
+OCCLUDER_CLEARANCE_M = 0.16
+"""Room left inside the success radius beyond the posts: the drone's radius (0.06 m) and 0.1 m."""
 
 
 class ScenarioError(ValueError):
@@ -170,6 +174,12 @@ class Scenario:
         for key, valid in choices:
             if getattr(self, key) not in valid:
                 raise ScenarioError(f"{key} must be one of {valid}, got {getattr(self, key)!r}")
+        reach = self.target_size_m / 2 + OCCLUDER_GAP_M + self.occluder_radius_m + OCCLUDER_CLEARANCE_M
+        if self.occluders and reach > self.success_radius_m:
+            raise ScenarioError(f"occluder posts must stand inside the success radius so that the straight path "
+                                f"stays free: need target_size_m / 2 + {OCCLUDER_GAP_M} + occluder_radius_m + "
+                                f"{OCCLUDER_CLEARANCE_M} <= success_radius_m, got {reach:.3f} > "
+                                f"{self.success_radius_m}; use a smaller target or thinner posts")
         if max(abs(v) for v in self.wind_mean_mps) > 5.0 or len(self.wind_mean_mps) != 3:
             raise ScenarioError(f"wind_mean_mps must be 3 components within ±5 m/s, got {self.wind_mean_mps}")
 

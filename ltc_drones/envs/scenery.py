@@ -30,7 +30,7 @@ import numpy as np
 
 from ..sim.world import HIDDEN_POS_M, CollisionPart, PyBulletWorld
 from . import meshes
-from .scenario import Scenario
+from .scenario import OCCLUDER_GAP_M, Scenario
 
 SEG_SCENERY = 5
 """Segmentation class of scenery and occluder pixels (``camera.SEG_CLASSES`` numbers 0-4)."""
@@ -177,8 +177,8 @@ class Scenery:
 class Occluders:
     """Solid posts on an arc in front of the goal, as seen from the previous viewpoint.
 
-    The arc has radius ``target_size_m / 2 + 0.06`` around the goal, inside the success radius, so
-    the straight path to success stays free; post ``j`` of ``n`` stands at angle
+    The arc has radius ``target_size_m / 2 + OCCLUDER_GAP_M`` around the goal, inside the success
+    radius (``Scenario`` checks it), so the straight path to success stays free; post ``j`` of ``n`` stands at angle
     ``ARC_STEP_DEG · (j − (n − 1) / 2)`` off the line of sight. The posts follow a moving goal
     (keeping their bearing) and move on, facing the last goal, when the goal jumps (the next marker).
     Hover has no visible goal, so its scenario builds no posts.
@@ -195,7 +195,7 @@ class Occluders:
         n = scenario.occluders if scenario.task != "hover" else 0
         self.body_ids = [world.add_solid_cylinder(scenario.occluder_radius_m, self.HEIGHT_M, self.COLOR)
                          for _ in range(n)]
-        self.arc_radius_m = scenario.target_size_m / 2 + 0.06
+        self.arc_radius_m = scenario.target_size_m / 2 + OCCLUDER_GAP_M
         self._angles = [math.radians(self.ARC_STEP_DEG * (j - (n - 1) / 2)) for j in range(n)]
         self._goal = np.zeros(3)
         self._facing = 0.0

@@ -140,3 +140,6 @@ def test_scenario_values_are_validated():
         Scenario(latency_steps=99)
     with pytest.raises(ScenarioError, match="ground_pattern must be one of"):
         Scenario(ground_pattern="plaid")
+    with pytest.raises(ScenarioError, match="occluder posts must stand inside the success radius"):
+        Scenario(occluders=2, target_size_m=0.6)
+    Scenario(occluders=2, target_size_m=0.6, success_radius_m=0.7)  # room enough
