@@ -6,9 +6,10 @@ import numpy as np
 
 from ..sim.state import RigidBodyState
 from .base import DroneEnv
+from .target_hooks import InterventionTarget
 
 
-class FlyToTargetEnv(DroneEnv):
+class FlyToTargetEnv(InterventionTarget, DroneEnv):
     """Fly to a target object that starts in the onboard camera's view.
 
     ## Description
@@ -69,6 +70,10 @@ class FlyToTargetEnv(DroneEnv):
     be a multiple), ``camera`` (``CameraConfig``), ``params`` (``QuadrotorParams``), ``forces`` (``ForceConfig``),
     ``velocity_limits``, ``gains``, ``reward_weights``.
 
+    ## Interventions
+    ``move_target(pos_m)`` and ``set_target_visible(bool)`` change the target between steps
+    (:class:`~ltc_drones.envs.target_hooks.InterventionTarget`, used by causal diagnostics).
+
     ## Version history
     * v0: initial version.
     """
@@ -83,7 +88,7 @@ class FlyToTargetEnv(DroneEnv):
     def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
         start = self._start_state(rng)
         self.target_pos_m = self._point_in_view(rng, start, self.scenario.start_distance_range_m)
-        self.sim.world.move_body(self.target_id, self.target_pos_m)
+        self.set_target_visible(True)
         return start
 
     @property

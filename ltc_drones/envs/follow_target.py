@@ -8,9 +8,10 @@ import numpy as np
 
 from ..sim.state import RigidBodyState
 from .base import DroneEnv
+from .target_hooks import InterventionTarget
 
 
-class FollowTargetEnv(DroneEnv):
+class FollowTargetEnv(InterventionTarget, DroneEnv):
     """Follow a target moving along a random smooth path.
 
     ## Description
@@ -51,7 +52,8 @@ class FollowTargetEnv(DroneEnv):
     on which the target was tracked) and ``lost_s`` (total time lost so far, s).
 
     ## Arguments
-    As FlyToTarget.
+    As FlyToTarget; so are the interventions (``move_target``, ``set_target_visible``; a hidden target
+    counts as lost).
 
     ## Version history
     * v0: initial version.
@@ -84,7 +86,7 @@ class FollowTargetEnv(DroneEnv):
         self._tracked_steps = self._lost_steps = 0
         self._tracking = False
         self.target_vel_mps = self._velocity()
-        self.sim.world.move_body(self.target_id, self.target_pos_m)
+        self.set_target_visible(True)
         return start
 
     def _velocity(self) -> np.ndarray:
@@ -106,7 +108,7 @@ class FollowTargetEnv(DroneEnv):
         self.target_vel_mps = self._velocity()
         self.target_pos_m = np.array([p[0] + self.target_vel_mps[0] * dt_s, p[1] + self.target_vel_mps[1] * dt_s,
                                       self._z_mid + self._z_amp * math.sin(self._z_phase)])
-        self.sim.world.move_body(self.target_id, self.target_pos_m)
+        self._place_target_body()  # stays hidden while an intervention hides it
 
     @property
     def goal_pos_m(self) -> np.ndarray:
