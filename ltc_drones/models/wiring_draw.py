@@ -1,4 +1,5 @@
-"""Draw a built wiring to a PNG: neurons in columns by layer, synapses coloured by polarity."""
+"""Draw a built wiring to a PNG: neurons in columns by layer, synapses coloured by polarity, optionally
+with the most active synapses highlighted."""
 
 from __future__ import annotations
 
@@ -6,22 +7,52 @@ import os
 
 import numpy as np
 
+from ltc_drones.atomic import write_atomic
 from ltc_drones.models.wiring import WiringGraph
 
 EXCITATORY_COLOR = "tab:green"
 INHIBITORY_COLOR = "tab:red"
 
 
-def draw_wiring(graph: WiringGraph, path: str | os.PathLike[str], title: str | None = None) -> None:
+def _top_synapses(activity: tuple[np.ndarray, np.ndarray], k: int) -> set[tuple[str, int, int]]:
+    """The ``k`` synapses of largest activity, as ``("s" | "n", source, target)``."""
+    sens, rec = (np.asarray(a, dtype=float) for a in activity)
+    items = [(sens[i, j], "s", int(i), int(j)) for i, j in zip(*np.nonzero(sens), strict=True)]
+    items += [(rec[i, j], "n", int(i), int(j)) for i, j in zip(*np.nonzero(rec), strict=True)]
+    items.sort(key=lambda t: -t[0])
+    return {(kind, i, j) for _, kind, i, j in items[:k]}
+
+
+def draw_wiring(graph: WiringGraph, path: str | os.PathLike[str], title: str | None = None,
+                activity: tuple[np.ndarray, np.ndarray] | None = None, highlight: int = 0) -> None:
     """Save a drawing of ``graph`` to ``path`` (PNG).
 
     Columns from left to right: sensory inputs, then each layer of ``graph.layers``. Green arrows are
     excitatory synapses (+1), red ones inhibitory (-1); recurrent synapses inside a layer are drawn
     as arcs.
 
+    Args:
+        graph: the wiring.
+        path: the PNG file (written atomically).
+        title: optional title.
+        activity: optional ``(sensory [input_dim, units], recurrent [units, units])`` non-negative activity
+            per synapse (e.g. :func:`ltc_drones.diagnostics.dynamics.synapse_activity`).
+        highlight: with ``activity``, draw this many most active synapses thick and opaque (width growing
+            with activity) and fade the others.
+
     Raises:
         ImportError: matplotlib is missing (install the ``plots`` extra: ``pip install .[plots]``).
+        ValueError: ``activity`` does not match the graph's shapes.
     """
+    top: set[tuple[str, int, int]] = set()
+    peak = 1.0
+    if activity is not None:
+        shapes = (graph.sensory_adjacency.shape, graph.adjacency.shape)
+        if tuple(np.shape(a) for a in activity) != shapes:
+            raise ValueError(f"activity must be (sensory {shapes[0]}, recurrent {shapes[1]}) arrays, got shapes "
+                             f"{[np.shape(a) for a in activity]}")
+        top = _top_synapses(activity, highlight)
+        peak = max(float(np.max(activity[0], initial=0.0)), float(np.max(activity[1], initial=0.0))) or 1.0
     try:
         import matplotlib
 
@@ -44,8 +75,12 @@ def draw_wiring(graph: WiringGraph, path: str | os.PathLike[str], title: str | N
             color = EXCITATORY_COLOR if mat[src, dst] > 0 else INHIBITORY_COLOR
             (x0, y0), (x1, y1) = pos[(kind, int(src))], pos[("n", int(dst))]
             rad = 0.3 if x0 == x1 else 0.0
+            alpha, lw = 0.5, 0.8
+            if activity is not None:
+                a = float(activity[0 if kind == "s" else 1][src, dst]) / peak
+                alpha, lw = (0.95, 1.2 + 3.0 * a) if (kind, int(src), int(dst)) in top else (0.12, 0.6)
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                        arrowprops={"arrowstyle": "->", "color": color, "alpha": 0.5, "lw": 0.8,
+                        arrowprops={"arrowstyle": "->", "color": color, "alpha": alpha, "lw": lw,
                                     "connectionstyle": f"arc3,rad={rad}"})
     names = ["sensory"] + (["inter", "command", "motor"] if len(graph.layers) == 3
                            else [f"layer {i}" for i in range(len(graph.layers))])
@@ -58,10 +93,13 @@ def draw_wiring(graph: WiringGraph, path: str | os.PathLike[str], title: str | N
         ax.text(cx, 1.07, name, ha="center", fontsize=10)
     ax.plot([], [], color=EXCITATORY_COLOR, label="excitatory")
     ax.plot([], [], color=INHIBITORY_COLOR, label="inhibitory")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, fontsize=8)
+    if top:
+        ax.plot([], [], color="black", lw=3, label=f"thick: the {len(top)} most active")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=3, fontsize=8)
     ax.set_axis_off()
     ax.set_ylim(-0.08, 1.12)
     if title:
         ax.set_title(title)
-    fig.savefig(os.fspath(path), dpi=100, bbox_inches="tight")
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=100, bbox_inches="tight", format="png",
+                                               metadata={"Software": None}), suffix=".png")
     plt.close(fig)
