@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "success rates with 95 % intervals over many seeded episodes per scenario (parallel, resumable)",
     "benchmark": "architectures x training seeds x shifted scenarios from a grid file, on processes or Ray",
     "envs": "list the tasks, env ids, scenarios and shipped agents",
+    "diagnose": "saliency, attention on the target, sanity checks and stability of an agent in closed loop; a report",
 }
 
 
