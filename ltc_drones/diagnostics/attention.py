@@ -140,23 +140,23 @@ def add_pixel_noise(image: np.ndarray, std: float, rng: np.random.Generator) -> 
 
 
 def stability(policy: Policy, state: torch.Tensor | None, obs, *, dt: float, method: str,
-              rng: np.random.Generator, noise_std: Sequence[float] = NOISE_STD) -> list[float]:
+              rng: np.random.Generator, noise_std: Sequence[float] = NOISE_STD, target: Target = "norm") -> list[float]:
     """SSIM between the map of ``obs`` and the map of ``obs`` with pixel noise, one value per noise level.
 
     Args:
-        policy, state, obs, dt: as :func:`step_attention` (image policies; for ``rgb_kin`` the image is noised).
+        policy, state, obs, dt, target: as :func:`step_attention` (image policies; ``rgb_kin``: the image is noised).
         method: a saliency method.
         rng: draws the noise (in ``diagnose``: the episode's ``env.unwrapped.rngs.diagnostics``).
         noise_std: standard deviations in grey levels; level 0 gives exactly 1.
     """
     image = obs["rgb"] if isinstance(obs, dict) else obs
-    clean = attribute(policy, obs, state, dt=dt, method=method, single=True).image
+    clean = attribute(policy, obs, state, dt=dt, method=method, target=target, single=True).image
     if clean is None:
         raise ValueError("stability needs an image policy")
     out = []
     for std in noise_std:
         noisy_img = add_pixel_noise(np.asarray(image), float(std), rng)
         noisy_obs = {**obs, "rgb": noisy_img} if isinstance(obs, dict) else noisy_img
-        noisy = attribute(policy, noisy_obs, state, dt=dt, method=method, single=True).image
+        noisy = attribute(policy, noisy_obs, state, dt=dt, method=method, target=target, single=True).image
         out.append(ssim(clean[0], noisy[0]))
     return out

@@ -30,7 +30,7 @@ import numpy as np
 from ..atomic import write_json_atomic
 from .attention import NOISE_STD, step_attention
 from .attention import stability as stability_at
-from .saliency import METHODS, check_method, feature_names
+from .saliency import METHODS, Target, check_method, feature_names
 from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
 from .summary import INTERVAL, EpisodeLog, scenario_attention, scenario_features
 
@@ -55,6 +55,9 @@ class DiagnoseConfig:
     methods: tuple[str, ...] = METHODS
     """Saliency methods: visual_backprop (image agents only; dropped for kin agents), saliency,
     input_x_gradient, integrated_gradients."""
+    target: str = "norm"
+    """What the gradient methods attribute: norm (the action's Euclidean norm) or one action index, 0-3 (in vel
+    mode: vx, vy, vz, yaw rate)."""
     gradient_every: int = 1
     """Take the gradient methods at every k-th step (VisualBackProp runs at every step)."""
     sample_every: int = 15
@@ -80,10 +83,17 @@ class DiagnoseConfig:
         for name in ("episodes", "gradient_every", "sample_every", "sanity_frames", "sanity_draws"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.target != "norm" and not self.target.isdigit():
+            raise ValueError(f"target must be 'norm' or an action index such as 0, got {self.target!r}")
         if not 0.0 < self.sanity_threshold < 1.0:
             raise ValueError(f"sanity_threshold must lie in (0, 1), got {self.sanity_threshold}")
         if not self.noise_std or min(self.noise_std) < 0:
             raise ValueError(f"noise_std must be non-negative grey levels, got {self.noise_std}")
+
+    @property
+    def attributed(self) -> Target:
+        """``target`` as the saliency functions take it (``"norm"`` or an int)."""
+        return "norm" if self.target == "norm" else int(self.target)
 
 
 @dataclass
@@ -105,6 +115,10 @@ def prepare(cfg: DiagnoseConfig):
     agent = load_agent(cfg.agent)
     task = cfg.task or agent.env_spec["task"]
     request = make_request(cfg.agent, task, [cfg.scenario], cfg.episodes, cfg.seed)
+    action_dim = agent.policy.config.action_dim
+    if cfg.target != "norm" and int(cfg.target) >= action_dim:
+        raise ValueError(f"target {cfg.target} is no action index of agent {cfg.agent}; use norm or "
+                         f"0..{action_dim - 1}")
     if cfg.methods == ("visual_backprop",) and agent.policy.rgb_encoder is None:
         raise ValueError(f"agent {cfg.agent} observes {agent.obs_mode!r} (no image): visual_backprop does not "
                          "apply; choose a gradient method")
@@ -133,7 +147,8 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
     # Generators for the weight randomisation and the bootstrap: children of the diagnosis seed.
     sanity_rng, boot_rng = (np.random.default_rng(c) for c in np.random.SeedSequence(cfg.seed).spawn(2))
     pick = np.unique(np.linspace(0, len(got.samples) - 1, min(cfg.sanity_frames, len(got.samples))).round().astype(int))
-    sanity = sanity_check(policy, [got.samples[i] for i in pick], map_functions(methods, dt=agent.dt_s), sanity_rng,
+    fns = map_functions(methods, dt=agent.dt_s, target=cfg.attributed)
+    sanity = sanity_check(policy, [got.samples[i] for i in pick], fns, sanity_rng,
                           draws=cfg.sanity_draws, threshold=cfg.sanity_threshold)
     flags = {m: r.failed_sanity for m, r in sanity.items()}
     for ep in got.episodes:
@@ -141,7 +156,8 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
     report: dict[str, Any] = {
         "format": "ltc_drones.diagnostics", "schema_version": SCHEMA_VERSION, "config": asdict(cfg),
         "task": request.task, "obs": request.obs, "seeds": list(request.seeds), "methods": methods,
-        "target": "norm of the action", "interval": INTERVAL, "failed_sanity": flags,
+        "target": "norm of the action" if cfg.target == "norm" else f"action component {cfg.target}",
+        "interval": INTERVAL, "failed_sanity": flags,
         "sanity": {m: r.to_dict() for m, r in sanity.items()},
     }
     out = Path(out)
@@ -172,12 +188,12 @@ def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool
             state = agent.state.clone()
             seg = base.onboard_camera()[1] if image else None
             take = [m for m in methods if m == "visual_backprop" or step % cfg.gradient_every == 0]
-            sa = step_attention(policy, state, obs, seg, dt=agent.dt_s, methods=take)
+            sa = step_attention(policy, state, obs, seg, dt=agent.dt_s, methods=take, target=cfg.attributed)
             log.add(sa)
             if step % cfg.sample_every == 0:
                 got.samples.append((obs, state))
                 for m in got.ssim:
-                    got.ssim[m].append(stability_at(policy, state, obs, dt=agent.dt_s, method=m,
+                    got.ssim[m].append(stability_at(policy, state, obs, dt=agent.dt_s, method=m, target=cfg.attributed,
                                                     rng=base.rngs.diagnostics, noise_std=cfg.noise_std))
             if index == 0 and image:
                 rgb = obs["rgb"] if isinstance(obs, dict) else obs

@@ -62,6 +62,8 @@ def test_diagnose_a_kin_agent_reports_feature_attributions(cli, tmp_path):
     (["--task", "hover"], "not 'hover'"),
     (["--episodes", "0"], "episodes must be at least 1"),
     (["--methods", "visual_backprop"], "visual_backprop does not apply"),
+    (["--target", "4"], "no action index"),
+    (["--target", "speed"], "target must be 'norm' or an action index"),
 ])
 def test_diagnose_refuses_before_flying(cli, no_env, tmp_path, argv, message):
     r = cli("diagnose", "--agent", shipped_agent("kin"), *argv, "--out", tmp_path / "diag")

@@ -154,3 +154,18 @@ def test_bootstrap_interval_is_seeded_and_covers_the_mean():
     assert a["ci95"][1] - a["ci95"][0] == pytest.approx(2 * 1.96 / np.sqrt(30), rel=0.35)
     assert mean_ci95([1.5], np.random.default_rng(0)) == {"mean": 1.5, "ci95": None, "n": 1}
     assert mean_ci95([2.0, 2.0, None], np.random.default_rng(0))["ci95"] == [2.0, 2.0]
+
+
+def test_step_attention_of_an_image_and_proprioception_policy_gives_maps_and_feature_attributions():
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(1)
+        policy = Policy(PolicyConfig(obs_kind="rgb_kin", obs_dim=13, image_hw=(24, 32), conv_channels=(4, 4),
+                                     core="gru")).eval()
+    img, seg = scene(np.random.default_rng(9))
+    obs = {"rgb": img, "kin": np.random.default_rng(10).normal(size=13).astype(np.float32)}
+    state = torch.as_tensor(np.random.default_rng(11).normal(size=(1, policy.core.state_size)), dtype=torch.float32)
+    out = step_attention(policy, state, obs, seg, dt=DT, methods=("visual_backprop", "input_x_gradient"))
+    assert set(out.maps) == {"visual_backprop", "input_x_gradient"} and set(out.features) == {"input_x_gradient"}
+    assert out.maps["input_x_gradient"].shape == (24, 32) and out.features["input_x_gradient"].shape == (13,)
+    assert np.all(np.abs(out.features["input_x_gradient"]) > 0)
+    assert out.ratios["visual_backprop"]["target"] is not None
