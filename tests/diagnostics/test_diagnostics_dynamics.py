@@ -1,4 +1,5 @@
-"""Neural dynamics: PCA shares, per-layer recording of every core in closed loop, synapse activity, drawing."""
+"""Neural dynamics: PCA shares, per-layer recording of every core in closed loop, synapse activity, drawing;
+expressivity (trajectory length)."""
 
 import numpy as np
 import pytest
@@ -13,6 +14,16 @@ from ltc_drones.diagnostics.dynamics import (
     record_activity,
     state_groups,
     synapse_activity,
+)
+from ltc_drones.diagnostics.expressivity import (
+    arc_length,
+    circle_inputs,
+    core_kwargs,
+    measure,
+    pca_project,
+    scale_weights,
+    seeded_core,
+    trajectory_length,
 )
 from ltc_drones.envs import make_env
 from ltc_drones.models import CORE_NAMES, Policy, PolicyConfig, draw_wiring, make_core
@@ -132,3 +143,39 @@ def test_synapse_activity_needs_a_wiring():
     core = make_core("gru", 3, 2, units=4)
     with pytest.raises(ValueError, match="no wiring"):
         synapse_activity(core, synthetic_trace(core))
+
+
+# ---- expressivity (trajectory length) --------------------------------------------------------------------------
+def test_arc_length_of_the_input_circle_is_its_circumference():
+    circle = circle_inputs(2000, amplitude=2.0)
+    closed = np.vstack([circle, circle[:1]])
+    assert arc_length(closed) == pytest.approx(4 * np.pi, rel=1e-5)
+    assert arc_length(pca_project(closed, 2)) == pytest.approx(4 * np.pi, rel=1e-5)  # a plane keeps its lengths
+
+
+@pytest.mark.parametrize("core", CORE_NAMES)
+def test_trajectory_length_is_zero_without_weights_and_grows_with_amplitude_and_weight_scale(core):
+    def length(amplitude=0.5, scale=1.0):
+        c = seeded_core(core, 4, 0, **core_kwargs(core, 8, 0))
+        return trajectory_length(scale_weights(c, scale), amplitude, steps=40)
+
+    assert length(scale=0.0) < 1e-6
+    assert length(0.25) < length(0.5) < length(1.0)
+    assert length(scale=0.25) < length(scale=0.5)
+
+
+def test_seeded_cores_are_reproducible_and_leave_torchs_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = measure("ltc-ncp", 12, seed=4)
+    assert torch.equal(torch.rand(3), expected)
+    b = measure("ltc-ncp", 12, seed=4)
+    assert a == b and measure("ltc-ncp", 12, seed=5)["length_full"] != a["length_full"]
+
+
+def test_an_explicit_ltc_solver_that_diverges_reports_infinity():
+    assert measure("ltc", 32, 0, unfolds=1, solver="euler")["length_full"] == float("inf")
+    assert np.isfinite(measure("ltc", 32, 0, unfolds=1, solver="semi_implicit")["length_full"])
+    with pytest.raises(ValueError, match="LTC options"):
+        core_kwargs("gru", 8, 0, unfolds=2)
