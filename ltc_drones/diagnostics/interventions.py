@@ -39,7 +39,8 @@ Response criteria (state after every control step; ``dt`` the control period):
 
 Extras: ``swap``: ``decoy_reached`` (came within the success radius of the target's old place, where
 the distractor now stands, before any success); ``hide``: ``held_course`` (the camera sees the target's
-place at the reappearance, or the target was reached while hidden) and ``reached_while_hidden``.
+place at the reappearance, or the target was reached while hidden; a drone that stays put passes it
+too, so read it with ``responded``) and ``reached_while_hidden``.
 
 A camera agent sees a change in the first observation after it (one control period later); the
 privileged expert reads the world when it acts. Records whose intervention could not be applied
