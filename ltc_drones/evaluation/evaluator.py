@@ -12,12 +12,13 @@ per finished episode, appended and flushed, so an interrupted evaluation resumes
 losing an episode), then ``records.jsonl`` (sorted by scenario and episode), ``summary.json`` and
 ``summary.csv`` (one row per scenario, see :func:`ltc_drones.evaluation.metrics.summarize`) and
 ``table.md``.
+
+With ``diagnostics`` (a provider, see :mod:`.probes`) the records, summaries and tables also carry what
+it measures (attention on the target, sanity checks, causal interventions); without, nothing changes.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -31,6 +32,8 @@ import numpy as np
 
 from ..atomic import write_atomic, write_json_atomic
 from .metrics import Trajectory, episode_metrics, summarize
+from .probes import UNITS_PARTIAL, DiagnosedRun, Diagnostics, EpisodeProbe, write_interventions
+from .tables import TABLE_COLUMNS, summary_csv, summary_table  # noqa: F401 - TABLE_COLUMNS re-exported
 
 RECORDS = "records.jsonl"
 PARTIAL = "records.partial.jsonl"
@@ -142,8 +145,11 @@ def _worker_env(request: EvalRequest, scenario: str):
     return _WORKER["env"], _WORKER["controller"]
 
 
-def fly_episode(env, controller, seed: int, task: str) -> dict[str, Any]:
-    """Fly one episode with ``controller`` and return its metrics (plus the return and end flags)."""
+def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | None = None) -> dict[str, Any]:
+    """Fly one episode with ``controller`` and return its metrics (plus the return and end flags).
+
+    ``probe.before_act(obs)`` (if given) sees every observation before the controller acts on it.
+    """
     base = env.unwrapped
     obs, info = env.reset(seed=seed)
     controller.reset(1)
@@ -151,6 +157,8 @@ def fly_episode(env, controller, seed: int, task: str) -> dict[str, Any]:
     band = tuple(base.scenario.follow_distance_m) if task in FOLLOW_TASKS else None
     total, success_step = 0.0, None
     while True:
+        if probe is not None:
+            probe.before_act(obs)
         action = np.asarray(controller.act(obs), dtype=np.float32).reshape(-1)
         obs, reward, terminated, truncated, info = env.step(action)
         total += float(reward)
@@ -169,13 +177,19 @@ def fly_episode(env, controller, seed: int, task: str) -> dict[str, Any]:
     return {**episode_metrics(traj), "return": total, "out_of_bounds": bool(info.get("out_of_bounds", False))}
 
 
-def evaluate_episode(request: EvalRequest, scenario: str, index: int) -> dict[str, Any]:
-    """Worker: one episode of ``scenario`` (episode ``index`` of the request); returns its record."""
+def evaluate_episode(request: EvalRequest, scenario: str, index: int,
+                     diagnostics: tuple[Diagnostics, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Worker: one episode of ``scenario`` (episode ``index`` of the request); returns its record.
+
+    ``diagnostics``: ``(provider, checks)``; its probe's fields are added to the record.
+    """
     env, controller = _worker_env(request, scenario)
     seed = request.seeds[index]
-    metrics = fly_episode(env, controller, seed, request.task)
-    return {"scenario": scenario, "episode": index, "seed": seed, "controller": request.controller.label,
-            "task": request.task, **{k: _round(v) for k, v in metrics.items()}}
+    probe = diagnostics[0].probe(env, controller, diagnostics[1]) if diagnostics is not None else None
+    metrics = fly_episode(env, controller, seed, request.task, probe)
+    record = {"scenario": scenario, "episode": index, "seed": seed, "controller": request.controller.label,
+              "task": request.task, **{k: _round(v) for k, v in metrics.items()}}
+    return record if probe is None else {**record, **probe.record()}
 
 
 def _round(v: Any) -> Any:
@@ -192,9 +206,12 @@ class Evaluation:
     records: list[dict[str, Any]]
     summaries: dict[str, dict[str, Any]]
     out: Path | None = None
+    diagnostics: dict[str, Any] | None = None
+    """With a diagnostics provider: ``config``, ``checks``, intervention ``units`` and the markdown ``table``."""
 
     def table(self) -> str:
-        return summary_table(self.summaries)
+        extra = self.diagnostics["table"] if self.diagnostics else ""
+        return summary_table(self.summaries) + extra
 
 
 def make_request(controller, task: str, scenarios: Sequence[str], episodes: int, seed: int = 0,
@@ -240,8 +257,11 @@ def _read_partial(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
     return done
 
 
-def _prepare_folder(out: Path, request: EvalRequest) -> dict[tuple[str, int], dict[str, Any]]:
+def _prepare_folder(out: Path, request: EvalRequest,
+                    diagnostics: Diagnostics | None = None) -> dict[tuple[str, int], dict[str, Any]]:
     meta = {**request.to_dict(), "format": "ltc_drones.evaluation", "schema_version": 1}
+    if diagnostics is not None:
+        meta["diagnostics"] = diagnostics.to_dict()
     if (out / META).is_file():
         old = json.loads((out / META).read_text())
         if old != meta:
@@ -260,7 +280,7 @@ def _prepare_folder(out: Path, request: EvalRequest) -> dict[tuple[str, int], di
 
 def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), episodes: int = 100, seed: int = 0,
              workers: int = 1, out: str | os.PathLike | None = None, obs: str | None = None, act: str | None = None,
-             progress: bool = True) -> Evaluation:
+             progress: bool = True, diagnostics: Diagnostics | None = None) -> Evaluation:
     """Fly ``controller`` for ``episodes`` seeded episodes in every scenario and summarise.
 
     Args:
@@ -273,6 +293,9 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
         out: folder for records and summaries; an interrupted evaluation into the same folder resumes.
         obs, act: the env's modes (agents: taken from the checkpoint; giving others is an error).
         progress: show a progress bar.
+        diagnostics: a diagnostics provider (e.g. ``ltc_drones.diagnostics.ClosedLoopDiagnostics()``): its
+            checks run first, its probe watches every episode, its intervention units fly beside the
+            episodes (see :mod:`.probes`).
 
     Raises:
         EvaluationError: invalid request, or ``out`` holds another evaluation.
@@ -283,10 +306,12 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
         raise EvaluationError(f"workers must be >= 1, got {workers}")
     request = make_request(controller, task, scenarios, episodes, seed, obs, act)
     out_path = Path(out) if out is not None else None
-    done = _prepare_folder(out_path, request) if out_path is not None else {}
+    done = _prepare_folder(out_path, request, diagnostics) if out_path is not None else {}
+    diagnosed = DiagnosedRun(diagnostics, request, out_path) if diagnostics is not None else None
     todo = [(s, k) for s in request.scenarios for k in range(episodes) if (s, k) not in done]
     records = dict(done)
     sink = open(out_path / PARTIAL, "a") if out_path is not None else None  # noqa: SIM115 - closed below
+    unit_sink = open(out_path / UNITS_PARTIAL, "a") if out_path and diagnosed else None  # noqa: SIM115 - as sink
     from tqdm import tqdm
 
     bar = tqdm(total=len(request.scenarios) * episodes, initial=len(done), unit="episode", disable=not progress,
@@ -300,28 +325,35 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
             os.fsync(sink.fileno())
         bar.update(1)
 
+    extra = diagnosed.extra if diagnosed is not None else ()
+    jobs = [(evaluate_episode, (request, s, k, *extra), keep) for s, k in todo]
+    if diagnosed is not None:  # intervention units first: they are the longest jobs
+        jobs = diagnosed.unit_jobs(lambda unit: diagnosed.keep_unit(unit, unit_sink)) + jobs
     try:
-        if workers == 1 or len(todo) <= 1:
-            for s, k in todo:
-                keep(evaluate_episode(request, s, k))
+        if workers == 1 or len(jobs) <= 1:
+            for fn, args, callback in jobs:
+                callback(fn(*args))
         else:
             from ..parallel import process_pool
 
             with process_pool(workers) as pool:
-                futures = [pool.submit(evaluate_episode, request, s, k) for s, k in todo]
+                futures = {pool.submit(fn, *args): callback for fn, args, callback in jobs}
                 for fut in as_completed(futures):
-                    keep(fut.result())
+                    futures[fut](fut.result())
     except BrokenProcessPool as exc:
         raise RuntimeError(f"an evaluation worker died; {len(records)} finished episodes are kept in {out_path}. "
                            "Run the same command again to resume.") from exc
     finally:
         bar.close()
-        if sink is not None:
-            sink.close()
+        for f in (sink, unit_sink):
+            if f is not None:
+                f.close()
         _WORKER.clear()
     ordered = [records[(s, k)] for s in request.scenarios for k in range(episodes)]
     summaries = {s: summarize([r for r in ordered if r["scenario"] == s]) for s in request.scenarios}
     result = Evaluation(request, ordered, summaries, out_path)
+    if diagnosed is not None:
+        result.diagnostics = diagnosed.finish(ordered, summaries)
     if out_path is not None:
         write_outputs(result)
     return result
@@ -333,42 +365,14 @@ def write_outputs(result: Evaluation) -> None:
     assert out is not None
     text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in result.records)
     write_atomic(out / RECORDS, lambda tmp: Path(tmp).write_text(text))
-    write_json_atomic(out / "summary.json", {"request": result.request.to_dict(), "scenarios": result.summaries})
-    write_atomic(out / "summary.csv", lambda tmp: Path(tmp).write_text(summary_csv(result.summaries)))
+    summary: dict[str, Any] = {"request": result.request.to_dict(), "scenarios": result.summaries}
+    columns = None
+    if result.diagnostics is not None:
+        d = result.diagnostics
+        summary["diagnostics"] = {"config": d["config"], "checks": d["checks"]}
+        columns = d["columns"]
+        write_interventions(out, d["units"])
+    write_json_atomic(out / "summary.json", summary)
+    write_atomic(out / "summary.csv", lambda tmp: Path(tmp).write_text(summary_csv(result.summaries, columns)))
     write_atomic(out / "table.md", lambda tmp: Path(tmp).write_text(result.table()))
     (out / PARTIAL).unlink(missing_ok=True)
-
-
-def _flat(summary: dict[str, Any]) -> dict[str, Any]:
-    flat = {k: v for k, v in summary.items() if k != "success_ci95"}
-    flat["ci95_low"], flat["ci95_high"] = summary["success_ci95"]
-    return flat
-
-
-def summary_csv(summaries: dict[str, dict[str, Any]]) -> str:
-    buf = io.StringIO()
-    rows = [{"scenario": s, **_flat(v)} for s, v in summaries.items()]
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-TABLE_COLUMNS = (("success", None), ("crash", "crash_rate"), ("t_success_s", "time_to_success_s"),
-                 ("path_eff", "path_efficiency"), ("min_d_m", "min_distance_m"), ("final_d_m", "final_distance_m"),
-                 ("track_err_m", "tracking_error_m"), ("tracked", "tracked_fraction"),
-                 ("smooth", "action_smoothness"))
-
-
-def summary_table(summaries: dict[str, dict[str, Any]]) -> str:
-    """A markdown table: one row per scenario, success with its 95 % Wilson interval, then the means."""
-    head = "| scenario | " + " | ".join(name for name, _ in TABLE_COLUMNS) + " |"
-    lines = [head, "|---" + "|---:" * len(TABLE_COLUMNS) + "|"]
-    for scenario, s in summaries.items():
-        lo, hi = s["success_ci95"]
-        cells = [f"{s['successes']}/{s['episodes']} [{lo:.2f}, {hi:.2f}]"]
-        for _, key in TABLE_COLUMNS[1:]:
-            v = s[key]
-            cells.append("–" if v is None else f"{v:.2f}")
-        lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
