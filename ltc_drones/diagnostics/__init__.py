@@ -1,12 +1,14 @@
 """Diagnostics of trained policies in closed loop: saliency (VisualBackProp, gradient methods via captum),
 sanity checks of the saliency methods, attention on the target and its stability, the ``diagnose`` report;
-causal interventions (target jump, swap, hiding), neural dynamics per layer and expressivity (trajectory length).
+causal interventions (target jump, swap, hiding), neural dynamics per layer and expressivity (trajectory length);
+``ClosedLoopDiagnostics``, the evaluator's diagnostics provider (``evaluate(..., diagnostics=...)``, benchmarks).
 
 captum (gradient saliency) and matplotlib (plots) come with the ``diagnostics`` extra and are imported only
 where they are used.
 """
 
 from .attention import REGIONS, StepAttention, attention_ratio, region_ratios, ssim, stability, step_attention
+from .closed_loop import ClosedLoopDiagnostics
 from .dynamics import ActivityTrace, activity_summary, explained_variance, record_activity, synapse_activity
 from .expressivity import trajectory_length
 from .interventions import KINDS, InterventionConfig, intervention_suite, run_intervention, summarize_interventions
@@ -20,4 +22,5 @@ __all__ = [
     "region_ratios", "sanity_check", "ssim", "stability", "step_attention", "visual_backprop",
     "KINDS", "ActivityTrace", "InterventionConfig", "activity_summary", "explained_variance", "intervention_suite",
     "record_activity", "run_intervention", "summarize_interventions", "synapse_activity", "trajectory_length",
+    "ClosedLoopDiagnostics",
 ]
