@@ -1,5 +1,7 @@
 """Aggregate a benchmark's cell records into ``summary.csv``, ``table.md``, ``differences.csv`` and plots.
 
+Diagnostics cells, where present, add attention columns, tables and plots (:mod:`.diagnostics_analysis`).
+
 Statistics (scipy, seeded generators, no hand-written bootstrap):
 
 * per architecture and scenario: successes pooled over training seeds and episodes, with the 95 % Wilson
@@ -195,11 +197,18 @@ def write_analysis(grid: Grid, results: Path) -> dict[str, Any]:
     rows = summary_rows(grid, bits)
     levels = level_aggregates(grid, bits)
     diffs = paired_differences(grid, bits)
+    table = main_table(grid, cells, rows, levels, diffs)
+    out: dict[str, Any] = {"rows": rows, "levels": levels, "differences": diffs}
+    if any(rec["kind"] == "diag" for rec in cells.values()):  # diagnostics cells: see .diagnostics_analysis
+        from .diagnostics_analysis import write_diagnostics
+
+        out["diagnostics"] = write_diagnostics(grid, cells, rows, results)
+        table += out["diagnostics"]["markdown"]
     for name, text in (("summary.csv", _csv(rows)), ("levels.csv", _csv(levels)),
-                       ("differences.csv", _csv(diffs)), ("table.md", main_table(grid, cells, rows, levels, diffs))):
+                       ("differences.csv", _csv(diffs)), ("table.md", table)):
         write_atomic(results / name, lambda tmp, text=text: Path(tmp).write_text(text))
     if rows:
         from .plots import plot_benchmark
 
         plot_benchmark(grid, rows, results)
-    return {"rows": rows, "levels": levels, "differences": diffs}
+    return out

@@ -12,6 +12,13 @@ Executors: ``process`` (a pool of spawned worker processes, one torch thread eac
 cell a Ray task on a local instance, or on an existing cluster given by ``ray_address``; a task whose
 worker dies is retried, and a lost worker loses no finished cell because records are files). Ray is
 an optional extra: ``pip install 'ltc_drones[ray]'``.
+
+Diagnostics (a grid's ``diagnostics`` key): one more cell per agent, ``diag__<arch>__seed<s>``, which
+evaluates the agent again in every scenario with a diagnostics provider (attention on the target, sanity
+checks, interventions; see :mod:`.probes`). The evaluation package does not import the diagnostics
+package, so the caller hands in the provider's factory (``ltc_drones.diagnostics.ClosedLoopDiagnostics``;
+the CLI does). The settings of finished diagnostics cells are kept in ``diagnostics.json`` and a run with
+other settings is refused.
 """
 
 from __future__ import annotations
@@ -35,11 +42,15 @@ class BenchmarkError(RuntimeError):
 
 # ---- cells ------------------------------------------------------------------------------------------------
 def _paths(grid: Grid, work: Path) -> dict[str, Path]:
-    return {"data": work / "data", "runs": work / "runs", "eval": work / "eval"}
+    return {"data": work / "data", "runs": work / "runs", "eval": work / "eval", "diag": work / "diag"}
 
 
-def run_cell(grid_data: dict[str, Any], cell: Cell, results: str, work: str) -> dict[str, Any]:
-    """Run one cell and write its record to ``results/cells/<id>.json`` (atomic). Returns the record."""
+def run_cell(grid_data: dict[str, Any], cell: Cell, results: str, work: str,
+             diagnostics: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """Run one cell and write its record to ``results/cells/<id>.json`` (atomic). Returns the record.
+
+    ``diagnostics``: the provider factory, for ``diag`` cells (see :func:`run_benchmark`).
+    """
     import torch
 
     torch.set_num_threads(1)
@@ -52,6 +63,10 @@ def run_cell(grid_data: dict[str, Any], cell: Cell, results: str, work: str) -> 
         record = _train_cell(grid, cell, p)
     elif cell.kind == "eval":
         record = _eval_cell(grid, cell, p)
+    elif cell.kind == "diag":
+        if diagnostics is None:
+            raise BenchmarkError(f"cell {cell.id} needs the diagnostics provider factory")
+        record = _diag_cell(grid, cell, p, diagnostics(**grid.provider_settings))
     else:  # pragma: no cover - cells come from Grid.cells
         raise ValueError(f"unknown cell kind {cell.kind!r}")
     record = {"cell": cell.id, "kind": cell.kind, "arch": cell.arch, "seed": cell.seed, "shard": cell.shard,
@@ -108,6 +123,35 @@ def _eval_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
         scenarios[scenario] = {"summary": summary, "success": [int(r["success"]) for r in recs],
                                "crashed": [int(r["crashed"]) for r in recs], "seeds": [r["seed"] for r in recs]}
     return {"scenarios": scenarios}
+
+
+def _diag_cell(grid: Grid, cell: Cell, p: dict[str, Path], provider) -> dict[str, Any]:
+    """Every scenario of the grid with diagnostics; keeps per-episode attention ratios and intervention outcomes."""
+    from .evaluator import evaluate
+    from .probes import ATTENTION_REGIONS, INTERVENTION_FIELDS
+
+    assert grid.diagnostics is not None
+    agent = p["runs"] / f"{cell.arch}__seed{cell.seed}" / "best.pt"
+    out = p["diag"] / f"{cell.arch}__seed{cell.seed}"
+    result = evaluate(str(agent), grid.task, grid.scenarios, grid.diagnostics["episodes"], seed=grid.eval_seed,
+                      workers=1, out=out, progress=False, diagnostics=provider)
+    assert result.diagnostics is not None
+    checks = result.diagnostics["checks"]
+    scenarios = {}
+    for scenario in grid.scenarios:
+        recs = [r for r in result.records if r["scenario"] == scenario]
+        attention = {m: {region: [r["attention"][m][region]["mean"] if m in r.get("attention", {}) else None
+                                  for r in recs] for region in ATTENTION_REGIONS} for m in checks["methods"]}
+        scenarios[scenario] = {"success": [int(r["success"]) for r in recs], "attention": attention}
+    interventions: dict[str, dict[str, Any]] = {}
+    for unit in result.diagnostics["units"]:
+        interventions.setdefault(unit["scenario"], {})[unit["kind"]] = {
+            key: [r.get(key) for r in unit["records"]] for key in INTERVENTION_FIELDS}
+    sanity = {m: s["full_randomisation_spearman"] for m, s in checks["sanity"].items()}
+    return {"settings": grid.diagnostics, "provider": provider.to_dict(),
+            "checks": {"methods": checks["methods"], "failed_sanity": checks["failed_sanity"],
+                       "full_randomisation_spearman": sanity, "note": checks.get("note", "")},
+            "scenarios": scenarios, "interventions": interventions}
 
 
 # ---- executors --------------------------------------------------------------------------------------------
@@ -182,7 +226,7 @@ def cell_done(results: Path, cell: Cell) -> bool:
 def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Path | None = None,
                   executor: str = "process", workers: int = 2, ray_address: str | None = None,
                   progress: bool = True, only: Callable[[Cell], bool] | None = None,
-                  analyse: bool = True) -> dict[str, Any]:
+                  analyse: bool = True, diagnostics: Callable[..., Any] | None = None) -> dict[str, Any]:
     """Run the grid's unfinished cells, then aggregate; returns counts of cells run, done and failed.
 
     Args:
@@ -195,6 +239,13 @@ def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Pat
         ray_address: an existing Ray cluster (``ray`` executor only).
         only: run only the cells for which this returns True (their dependencies are run as needed).
         analyse: write the summary, tables and plots from the finished cells at the end.
+        diagnostics: for a grid with diagnostics, the provider factory, called with the grid's diagnostics
+            settings in every diagnostics cell (``ltc_drones.diagnostics.ClosedLoopDiagnostics``).
+
+    Raises:
+        BenchmarkError: cells failed; the results folder holds another grid or other diagnostics settings;
+            a grid with diagnostics and no factory.
+        ValueError: invalid executor, workers or diagnostics settings; a factory for a grid without diagnostics.
     """
     from tqdm import tqdm
 
@@ -204,12 +255,15 @@ def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Pat
         raise ValueError(f"workers must be >= 1, got {workers}")
     results = Path(results or Path("results") / grid.name)
     work = Path(work or Path("runs") / "benchmarks" / grid.name)
+    provider = _provider(grid, diagnostics)
     results.mkdir(parents=True, exist_ok=True)
     grid_file = results / "grid.json"
-    if grid_file.is_file() and json.loads(grid_file.read_text()) != grid.to_dict():
+    if grid_file.is_file() and json.loads(grid_file.read_text()) != grid.identity():
         raise BenchmarkError(f"{results} holds results of another version of grid {grid.name!r}; "
                              "move them away or give another results folder")
-    write_json_atomic(grid_file, grid.to_dict())
+    write_json_atomic(grid_file, grid.identity())
+    if provider is not None:
+        _check_diagnostics_settings(results, {"diagnostics": grid.diagnostics, "provider": provider.to_dict()})
     cells = {c.id: c for c in grid.cells()}
     wanted = set(cells)
     if only is not None:
@@ -235,7 +289,8 @@ def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Pat
             todo = [c for c in todo if c.id not in blocked]
             ready = [c for c in todo if all(n in finished for n in c.needs)]
             for c in ready[: max(0, ex.capacity - len(running))] if ex else []:
-                running[ex.submit(run_cell, grid.to_dict(), c, str(results), str(work))] = c
+                args = (grid.to_dict(), c, str(results), str(work)) + ((diagnostics,) if provider is not None else ())
+                running[ex.submit(run_cell, *args)] = c
                 todo.remove(c)
             if not running:
                 break
@@ -262,3 +317,27 @@ def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Pat
         raise BenchmarkError(f"{len(failed)} cell(s) failed ({', '.join(sorted(failed)[:5])}...); the others are "
                              f"kept in {results}; run the same command again to retry: {failed}")
     return summary
+
+
+def _provider(grid: Grid, factory: Callable[..., Any] | None):
+    """The grid's diagnostics provider, built once here so that invalid settings fail before anything runs."""
+    if grid.diagnostics is None:
+        if factory is not None:
+            raise ValueError(f"a diagnostics provider was given but grid {grid.name!r} has diagnostics off; set "
+                             "`diagnostics: true` in the grid (or pass --diagnostics to ltc-drones benchmark)")
+        return None
+    if factory is None:
+        raise BenchmarkError(f"grid {grid.name!r} asks for diagnostics: pass diagnostics="
+                             "ltc_drones.diagnostics.ClosedLoopDiagnostics (`ltc-drones benchmark` does)")
+    try:
+        return factory(**grid.provider_settings)
+    except TypeError as exc:
+        raise ValueError(f"grid {grid.name!r}: invalid diagnostics settings: {exc}") from exc
+
+
+def _check_diagnostics_settings(results: Path, settings: dict[str, Any]) -> None:
+    path = results / "diagnostics.json"
+    if path.is_file() and json.loads(path.read_text()) != settings:
+        raise BenchmarkError(f"{results} holds diagnostics cells made with other settings ({path}); use the same "
+                             f"settings, or delete {path} and {results}/cells/diag__*.json to redo them")
+    write_json_atomic(path, settings)

@@ -13,10 +13,17 @@ A grid file (``benchmarks/<name>.yaml``)::
     eval_seed: 0
     shifts: all                   # or a list of shift names
     levels: [1, 3, 5]             # severity levels of every shift (nominal is always included)
+    diagnostics: false            # or true, or settings: {episodes: 10, intervention_episodes: 10, ...}
 
 Cells (each runs alone and writes one JSON record; a finished cell is never run again):
 ``data__seed<s>`` (collect the demonstrations), ``train__<arch>__seed<s>`` (needs the data),
-``eval__<arch>__seed<s>__<shift>`` (needs the agent; one shift at all its levels, or ``nominal``).
+``eval__<arch>__seed<s>__<shift>`` (needs the agent; one shift at all its levels, or ``nominal``), and
+with diagnostics ``diag__<arch>__seed<s>`` (needs the agent): every scenario of the grid flown again for
+``episodes`` (default 10) episodes with a diagnostics provider (attention on the target at every step,
+sanity checks once per agent, causal interventions in the nominal world); the other keys of the
+``diagnostics`` mapping are the provider's settings (see ``ltc_drones.diagnostics.ClosedLoopDiagnostics``).
+Diagnostics add cells and never change the others: switching them on for a finished benchmark runs only
+the diagnostics cells.
 Everything is validated when the grid is loaded, before anything trains: an unknown key, task,
 architecture, shift or level is refused naming the entry.
 """
@@ -32,6 +39,12 @@ from typing import Any
 import yaml
 
 FIXED_TRAIN_KEYS = ("task", "obs", "act", "arch", "seed", "data", "out", "workers", "demo_episodes")
+DIAGNOSTICS_EPISODES = 10
+"""Default episodes per agent and scenario of a diagnostics cell."""
+DIAGNOSTICS_KEYS = ("episodes", "methods", "target", "gradient_every", "sanity_episodes", "sanity_frames",
+                    "sanity_draws", "sanity_threshold", "intervention_episodes", "intervention_scenarios",
+                    "intervention_kinds")
+"""Keys of a grid's ``diagnostics`` mapping: ``episodes`` and the settings of the diagnostics provider."""
 
 
 class GridError(ValueError):
@@ -67,6 +80,8 @@ class Grid:
     shifts: tuple[str, ...] = ()
     levels: tuple[int, ...] = (1, 3, 5)
     description: str = ""
+    diagnostics: dict[str, Any] | None = field(default=None, hash=False)
+    """None (off), or ``{"episodes": n, **provider settings}``."""
 
     # ---- derived ----------------------------------------------------------------------------------------
     def shard_scenarios(self, shard: str) -> list[str]:
@@ -91,11 +106,26 @@ class Grid:
                 out.append(train)
                 out.extend(Cell(f"eval__{a}__seed{s}__{sh}", "eval", s, a, sh, needs=(train.id,))
                            for sh in self.shards)
+                if self.diagnostics is not None:
+                    out.append(Cell(f"diag__{a}__seed{s}", "diag", s, a, needs=(train.id,)))
         return out
 
+    @property
+    def provider_settings(self) -> dict[str, Any]:
+        """The diagnostics provider's settings (the ``diagnostics`` mapping without ``episodes``)."""
+        return {k: v for k, v in (self.diagnostics or {}).items() if k != "episodes"}
+
     def to_dict(self) -> dict[str, Any]:
+        """The grid as plain data; ``diagnostics`` appears only when set (see :meth:`identity`)."""
         d = dataclasses.asdict(self)
+        if d["diagnostics"] is None:
+            del d["diagnostics"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+    def identity(self) -> dict[str, Any]:
+        """What the results of the evaluation cells depend on (``grid.json``): everything but ``diagnostics``,
+        which only adds cells."""
+        return {k: v for k, v in self.to_dict().items() if k != "diagnostics"}
 
 
 def _all_shifts() -> list[str]:
@@ -146,6 +176,7 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
     for key in ("episodes", "demo_episodes"):
         if int(d.get(key, 1)) < 1:
             raise GridError(f"{source}: {key} must be >= 1, got {d[key]}")
+    d["diagnostics"] = _diagnostics(d.get("diagnostics"), source)
     grid = Grid(**d)
     try:  # the training config of every architecture must be valid
         for a in grid.archs:
@@ -158,6 +189,24 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
         except ValueError as exc:
             raise GridError(f"{source}: scenario {scenario!r}: {exc}") from exc
     return grid
+
+
+def _diagnostics(value: Any, source: str) -> dict[str, Any] | None:
+    """The ``diagnostics`` entry: false/None (off), true (defaults) or a mapping of :data:`DIAGNOSTICS_KEYS`."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        value = {}
+    if not isinstance(value, dict):
+        raise GridError(f"{source}: diagnostics must be true, false or a mapping of settings, got {value!r}")
+    unknown = sorted(set(value) - set(DIAGNOSTICS_KEYS))
+    if unknown:
+        raise GridError(f"{source}: unknown diagnostics key(s) {unknown}; valid keys: {', '.join(DIAGNOSTICS_KEYS)}")
+    out = {k: list(v) if isinstance(v, tuple) else v for k, v in value.items()}
+    out["episodes"] = out.get("episodes", DIAGNOSTICS_EPISODES)
+    if isinstance(out["episodes"], bool) or not isinstance(out["episodes"], int) or out["episodes"] < 1:
+        raise GridError(f"{source}: diagnostics episodes must be an integer >= 1, got {out['episodes']!r}")
+    return out
 
 
 def train_config_kwargs(grid: Grid, arch: str, seed: int, data: str, out: str) -> dict[str, Any]:

@@ -14,6 +14,9 @@ import numpy as np
 from ..atomic import write_atomic
 from .grid import Grid
 
+TITLE_CHARS_PER_INCH, TITLE_LINE_IN = 14, 0.2
+"""Characters of a 10 pt title per inch of figure width, and the height of one more line of it (in)."""
+
 
 def _plt():
     try:
@@ -32,6 +35,67 @@ def _save(fig, path: Path) -> None:
                  suffix=".png")
 
 
+def _per_shift(grid: Grid, by: dict[tuple[str, str], dict[str, Any]], key: str, ylabel: str, title: str, path: Path,
+               ylim: tuple[float, float] | None = None, reference: float | None = None, wrap: bool = False) -> None:
+    """One subplot per shift: ``key`` of ``by[(arch, scenario)]`` (with ``ci95_low``/``ci95_high``) against the
+    severity level (0: nominal), one line per architecture; ``reference``: a dashed horizontal line; ``wrap``:
+    break the title into lines that fit the figure's width."""
+    plt = _plt()
+    shifts = list(grid.shifts)
+    ncol = min(4, len(shifts))
+    nrow = math.ceil(len(shifts) / ncol)
+    height = 2.6 * nrow
+    if wrap:
+        import textwrap
+
+        title = textwrap.fill(title, width=int(TITLE_CHARS_PER_INCH * 3.2 * ncol))
+        height += TITLE_LINE_IN * title.count("\n")  # tight_layout keeps the suptitle clear of the axes
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, height), squeeze=False, sharey=True)
+    levels = [0, *grid.levels]
+    for ax, shift in zip(axes.flat, shifts, strict=False):
+        for k, arch in enumerate(grid.archs):
+            pts = [by.get((arch, "nominal" if lv == 0 else f"{shift}@{lv}")) for lv in levels]
+            pts = [p if p is not None and p[key] is not None else None for p in pts]
+            xs = [lv + 0.06 * (k - len(grid.archs) / 2) for lv, p in zip(levels, pts, strict=True) if p]
+            ys = np.array([p[key] for p in pts if p])
+            lo = ys - np.array([p["ci95_low"] for p in pts if p])
+            hi = np.array([p["ci95_high"] for p in pts if p]) - ys
+            if len(xs):
+                ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=3, lw=1.2, capsize=2, label=arch)
+        if reference is not None:
+            ax.axhline(reference, color="0.4", lw=0.8, ls="--")
+        ax.set_title(shift, fontsize=9)
+        ax.set_xticks(levels)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(shifts):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes[-1, :]:
+        ax.set_xlabel("severity level")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(8, max(1, len(labels))), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout(rect=(0, 0.06, 1, 0.97))
+    _save(fig, path)
+    plt.close(fig)
+
+
+def plot_attention(grid: Grid, rows: list[dict[str, Any]], path: Path, method: str, note: str = "") -> Path | None:
+    """Attention on the target against shift severity, one subplot per shift, one line per architecture, with
+    95 % bootstrap intervals; a dashed line at 1 (no preference). ``rows``: attention rows of one ``method``
+    (see :mod:`.diagnostics_analysis`). Returns ``path``, or None for a grid without shifts."""
+    if not grid.shifts:
+        return None
+    by = {(r["arch"], r["scenario"]): r for r in rows}
+    _per_shift(grid, by, "target", "attention on target",
+               f"{grid.name}: attention on the target ({method}{note}) against shift severity "
+               "(1 = no preference; 95 % bootstrap intervals)", path, reference=1.0, wrap=True)
+    return path
+
+
 def plot_benchmark(grid: Grid, rows: list[dict[str, Any]], results: Path) -> list[Path]:
     """Write ``severity.png``, ``nominal.png`` and ``heatmap.png`` into ``results``; returns their paths."""
     plt = _plt()
@@ -39,36 +103,10 @@ def plot_benchmark(grid: Grid, rows: list[dict[str, Any]], results: Path) -> lis
     paths = []
     shifts = list(grid.shifts)
     if shifts:
-        ncol = min(4, len(shifts))
-        nrow = math.ceil(len(shifts) / ncol)
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3.2 * ncol, 2.6 * nrow), squeeze=False, sharey=True)
-        levels = [0, *grid.levels]
-        for ax, shift in zip(axes.flat, shifts, strict=False):
-            for k, arch in enumerate(grid.archs):
-                pts = [by.get((arch, "nominal" if lv == 0 else f"{shift}@{lv}")) for lv in levels]
-                xs = [lv + 0.06 * (k - len(grid.archs) / 2) for lv, p in zip(levels, pts, strict=True) if p]
-                ys = np.array([p["success_rate"] for p in pts if p])
-                lo = ys - np.array([p["ci95_low"] for p in pts if p])
-                hi = np.array([p["ci95_high"] for p in pts if p]) - ys
-                if len(xs):
-                    ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", ms=3, lw=1.2, capsize=2, label=arch)
-            ax.set_title(shift, fontsize=9)
-            ax.set_xticks(levels)
-            ax.set_ylim(-0.05, 1.05)
-            ax.grid(alpha=0.3)
-        for ax in list(axes.flat)[len(shifts):]:
-            ax.axis("off")
-        for ax in axes[:, 0]:
-            ax.set_ylabel("success rate")
-        for ax in axes[-1, :]:
-            ax.set_xlabel("severity level")
-        handles, labels = axes.flat[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=min(8, len(labels)), fontsize=8)
-        fig.suptitle(f"{grid.name}: success against shift severity (95 % Wilson intervals)", fontsize=10)
-        fig.tight_layout(rect=(0, 0.06, 1, 0.97))
         paths.append(results / "severity.png")
-        _save(fig, paths[-1])
-        plt.close(fig)
+        _per_shift(grid, by, "success_rate", "success rate",
+                   f"{grid.name}: success against shift severity (95 % Wilson intervals)", paths[-1],
+                   ylim=(-0.05, 1.05))
 
     fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(grid.archs), 3.0))
     nominal = [by.get((a, "nominal")) for a in grid.archs]
