@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -34,6 +35,10 @@ class BenchmarkOptions:
     """Comma-separated subset of the grid's training seeds to run now (default: all)."""
     analyse_only: bool = False
     """Only rewrite the summary, tables and plots from the finished cells."""
+    diagnostics: bool = False
+    """Also run the diagnostics cells (one per agent: every scenario again with attention on the target, sanity
+    checks and causal interventions), as if the grid said `diagnostics: true`; a grid's own diagnostics settings
+    are kept. The evaluation cells are not touched, so this can follow a finished benchmark."""
 
 
 def _subset(option: str, text: str, valid, cast=str) -> set | None:
@@ -47,13 +52,18 @@ def _subset(option: str, text: str, valid, cast=str) -> set | None:
 
 
 def run(o: BenchmarkOptions) -> int:
+    from ..diagnostics.closed_loop import ClosedLoopDiagnostics
     from ..evaluation.benchmark import run_benchmark
-    from ..evaluation.grid import load_grid
+    from ..evaluation.grid import DIAGNOSTICS_EPISODES, load_grid
 
     checks.at_least("--workers", o.workers, 1)
     checks.existing("--grid", o.grid, "file")
     with usage_checks():
         grid = load_grid(o.grid)  # every entry validated before anything trains
+        if o.diagnostics and grid.diagnostics is None:
+            grid = dataclasses.replace(grid, diagnostics={"episodes": DIAGNOSTICS_EPISODES})
+        if grid.diagnostics is not None:
+            ClosedLoopDiagnostics(**grid.provider_settings)  # invalid settings are refused before anything runs
         archs = _subset("--archs", o.archs, grid.archs)
         seeds = _subset("--seeds", o.seeds, grid.seeds, int)
         if o.executor == "ray":
@@ -74,7 +84,8 @@ def run(o: BenchmarkOptions) -> int:
         return (archs is None or not cell.arch or cell.arch in archs) and (seeds is None or cell.seed in seeds)
 
     summary = run_benchmark(grid, results, o.work, executor=o.executor, workers=o.workers,
-                            ray_address=o.ray_address, only=only)
+                            ray_address=o.ray_address, only=only,
+                            diagnostics=ClosedLoopDiagnostics if grid.diagnostics is not None else None)
     print(f"benchmark {grid.name}: {summary['done']}/{summary['cells']} cells done; results in {results} "
           f"(table.md, summary.csv, plots)")
     return 0

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from ..diagnostics.closed_loop import ClosedLoopDiagnostics
 from . import checks
 from .command import Command, usage_checks
 
@@ -14,7 +16,8 @@ class EvaluateOptions:
     """Fly an agent (or the expert, or a scripted controller) for many seeded episodes in each scenario, in
     parallel worker processes; print a table (scenario x metric) and write per-episode records (JSONL) and
     per-scenario summaries. Every scenario uses the same episode seeds. Resumable: run the same command again
-    to finish an interrupted evaluation."""
+    to finish an interrupted evaluation. With --diagnostics, also attention on the target and causal interventions
+    (see --diagnostics)."""
 
     agent: str
     """Agent checkpoint file or folder (e.g. agents/fly-to-target__ltc-ncp__rgb), 'expert', or 'scripted:<name>'
@@ -34,6 +37,20 @@ class EvaluateOptions:
     """Observation mode for the expert or a scripted controller (kin, rgb, rgb_kin); agents use their own."""
     out: Path | None = None
     """Output folder (default: runs/eval/<agent>__<task>__seed<seed>)."""
+    diagnostics: bool = False
+    """Also log diagnostics. Image agents: a sanity check of each saliency method (cascading weight randomisation,
+    once, on frames of 2 nominal episodes), then at every step of every episode the attention ratio on the target,
+    distractors and scenery of VisualBackProp (flagged if it fails) and of the gradient methods that pass. Every
+    controller on fly-to-target or follow-target: causal interventions (target jump, swap, hide;
+    --intervention-episodes per kind). Adds them to records.jsonl, summary.json, summary.csv and table.md
+    (checks.json and interventions.jsonl beside them)."""
+    diagnostics_methods: str = ",".join(ClosedLoopDiagnostics.methods)
+    """Comma-separated saliency methods for --diagnostics: visual_backprop, saliency, input_x_gradient,
+    integrated_gradients."""
+    intervention_episodes: int = ClosedLoopDiagnostics.intervention_episodes
+    """Episodes per intervention kind for --diagnostics (the first test seeds; 0: no interventions)."""
+    intervention_scenarios: Literal["first", "all"] = "first"
+    """Where --diagnostics flies the interventions: the first scenario of --scenarios, or all of them."""
 
 
 def run(o: EvaluateOptions) -> int:
@@ -42,8 +59,14 @@ def run(o: EvaluateOptions) -> int:
 
     checks.at_least("--episodes", o.episodes, 1)
     checks.at_least("--workers", o.workers, 1)
+    checks.at_least("--intervention-episodes", o.intervention_episodes, 0)
     scenarios = [s.strip() for s in o.scenarios.split(",") if s.strip()]
     with usage_checks():
+        diagnostics = None
+        if o.diagnostics:
+            methods = tuple(m.strip() for m in o.diagnostics_methods.split(",") if m.strip())
+            diagnostics = ClosedLoopDiagnostics(methods=methods, intervention_episodes=o.intervention_episodes,
+                                                intervention_scenarios=o.intervention_scenarios)
         task = o.task
         if task is None:
             from ..evaluation import ControllerSpec
@@ -54,7 +77,8 @@ def run(o: EvaluateOptions) -> int:
     name = Path(o.agent.rstrip("/")).name.removesuffix(".pt").replace(":", "-")
     out = o.out or Path("runs") / "eval" / f"{name}__{task}__seed{o.seed}"
     checks.writable_folder("--out", out)
-    result = evaluate(o.agent, task, scenarios, o.episodes, seed=o.seed, workers=o.workers, out=out, obs=request.obs)
+    result = evaluate(o.agent, task, scenarios, o.episodes, seed=o.seed, workers=o.workers, out=out, obs=request.obs,
+                      diagnostics=diagnostics)
     print(result.table())
     total = sum(s["successes"] for s in result.summaries.values())
     print(f"{request.controller.label} on {task} (obs={request.obs}): {total}/{len(result.records)} successes over "
