@@ -207,7 +207,8 @@ class Evaluation:
     summaries: dict[str, dict[str, Any]]
     out: Path | None = None
     diagnostics: dict[str, Any] | None = None
-    """With a diagnostics provider: ``config``, ``checks``, intervention ``units`` and the markdown ``table``."""
+    """With a diagnostics provider: ``config``, ``checks``, intervention ``units``, CSV ``columns`` per scenario and
+    the markdown ``table`` (see :meth:`.probes.DiagnosedRun.finish`)."""
 
     def table(self) -> str:
         extra = self.diagnostics["table"] if self.diagnostics else ""
