@@ -95,7 +95,8 @@ def level_aggregates(grid: Grid, bits) -> list[dict[str, Any]]:
                 res = bootstrap(tuple(samples), _mean_of_means, n_resamples=BOOTSTRAP_RESAMPLES,
                                 method="percentile", vectorized=True, rng=np.random.default_rng(0))
                 lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-            rows.append({"arch": arch, "level": level, "shifts": len(samples), "mean_success": round(point, 4),
+            rows.append({"arch": arch, "level": level, "shifts": len(samples), "seeds": max(len(x) for x in samples),
+                         "mean_success": round(point, 4),
                          "ci95_low": round(lo, 4), "ci95_high": round(hi, 4)})
     return rows
 
@@ -159,25 +160,31 @@ def main_table(grid: Grid, cells, rows, levels, diffs) -> str:
     by = {(r["arch"], r["scenario"]): r for r in rows}
     params = _params(cells)
     cols = ["nominal", *[f"{s}@{top}" for s in grid.shifts]]
-    lines = [f"# Benchmark `{grid.name}`: {grid.task}, obs={grid.obs}, {len(grid.seeds)} training seed(s), "
-             f"{grid.episodes} episodes per agent and scenario", "",
-             f"Success pooled over training seeds and episodes [95 % Wilson interval]; shifts at level {top}.", "",
-             "| arch | params | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
+    seeds_done = {arch: max((r["seeds"] for r in rows if r["arch"] == arch), default=0) for arch in grid.archs}
+    lines = [f"# Benchmark `{grid.name}`: {grid.task}, obs={grid.obs}, {len(grid.seeds)} training seed(s) in the "
+             f"grid, {grid.episodes} episodes per agent and scenario", "",
+             f"Success pooled over the finished training seeds (column `seeds`) and episodes [95 % Wilson interval]; "
+             f"shifts at level {top}; `params`: trainable parameters (synapses masked by an NCP wiring not counted).",
+             "", "| arch | params | seeds | " + " | ".join(cols) + " |", "|---|---:|---:|" + "---:|" * len(cols)]
     for arch in grid.archs:
         cells_txt = []
         for c in cols:
             r = by.get((arch, c))
             cells_txt.append(_fmt(r, "success_rate"))
         p = sorted(set(params.get(arch, [])))
-        lines.append(f"| {arch} | {','.join(map(str, p)) or '–'} | " + " | ".join(cells_txt) + " |")
+        lines.append(f"| {arch} | {','.join(map(str, p)) or '–'} | {seeds_done[arch]} | " + " | ".join(cells_txt)
+                     + " |")
     if levels:
-        lines += ["", "Mean success over all shifts at each level [95 % stratified bootstrap over training seeds]:", "",
+        lines += ["", "Mean success over all shifts at each level [95 % stratified bootstrap over training seeds; "
+                  "no interval with one seed]:", "",
                   "| arch | " + " | ".join(f"level {lv}" for lv in grid.levels) + " |",
                   "|---|" + "---:|" * len(grid.levels)]
         agg = {(r["arch"], r["level"]): r for r in levels}
         for arch in grid.archs:
             vals = [agg.get((arch, lv)) for lv in grid.levels]
-            lines.append(f"| {arch} | " + " | ".join(_fmt(v, "mean_success") for v in vals) + " |")
+            lines.append(f"| {arch} | " + " | ".join(
+                _fmt(v, "mean_success") if v is None or v["seeds"] > 1 else f"{v['mean_success']:.2f}" for v in vals)
+                + " |")
     if diffs:
         lines += ["", f"Paired difference in success, {REFERENCE_ARCH} minus baseline, per shift (all levels) "
                   "[95 % paired bootstrap]:", "",
