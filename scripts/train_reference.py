@@ -26,6 +26,7 @@ import torch
 from ltc_drones import __version__
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import wilson_interval
+from ltc_drones.evaluation.benchmark import trainable_parameters
 from ltc_drones.seeding import test_seeds
 from ltc_drones.training import TrainConfig, load_agent, start_run
 from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
@@ -92,7 +93,7 @@ def main() -> None:
         "agent": f"fly-to-target__{args.arch}__{args.obs}", "run": str(run), "command": command,
         "test_episodes": len(seeds), "successes": k, "success_rate": rate, "wilson95": [round(lo, 3), round(hi, 3)],
         "wall_time_s": round(train_s, 1), "collection_s": round(collect_s, 1),
-        "dagger_rounds": summary["rounds"], "parameters": sum(p.numel() for p in agent.policy.parameters()),
+        "dagger_rounds": summary["rounds"], "parameters": trainable_parameters(agent.policy),
         "date": dt.date.today().isoformat(), "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread",
         "package_version": __version__,
     }
@@ -117,8 +118,9 @@ def ship(best: Path, result: dict, cfg: TrainConfig) -> None:
     card = f"""# {result['agent']}
 
 An {cfg.arch.upper()} policy ({units} neurons,
-{result['parameters']} parameters in all) that flies `ltc_drones/FlyToTarget-v0` from `{cfg.obs}` observations with
-`vel` actions at 30 Hz, trained by behaviour cloning on {cfg.demo_episodes} expert episodes and
+{result['parameters']} trainable parameters; synapses masked by the wiring not counted) that flies
+`ltc_drones/FlyToTarget-v0` from `{cfg.obs}` observations with `vel` actions at 30 Hz, trained by behaviour
+cloning on {cfg.demo_episodes} expert episodes and
 {cfg.dagger_rounds} DAgger rounds of {cfg.dagger_episodes} episodes.
 
 | metric | value |
