@@ -223,6 +223,30 @@ def cell_done(results: Path, cell: Cell) -> bool:
     return (results / "cells" / f"{cell.id}.json").is_file()
 
 
+def artefact_present(work: Path, cell: Cell) -> bool:
+    """Whether what later cells read from a finished cell is still in the work folder (demonstrations of a data
+    cell, the checkpoint of a train cell). The work folder is not committed, so on a new machine a finished
+    cell's record may be there without it."""
+    if cell.kind == "data":
+        return (work / "data" / f"seed{cell.seed}" / "manifest.json").is_file()
+    if cell.kind == "train":
+        return (work / "runs" / f"{cell.arch}__seed{cell.seed}" / "best.pt").is_file()
+    return True
+
+
+def _redo_missing_artefacts(cells: dict[str, Cell], todo: list[Cell], finished: set[str], work: Path) -> None:
+    """Run again (in place: ``todo`` grows, ``finished`` shrinks) every finished data or train cell that a cell
+    still to run needs but whose artefact is gone; cells are deterministic, so their records come out the same."""
+    stack = list(todo)
+    while stack:
+        for need in stack.pop().needs:
+            cell = cells[need]
+            if need in finished and not artefact_present(work, cell):
+                finished.discard(need)
+                todo.insert(0, cell)
+                stack.append(cell)
+
+
 def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Path | None = None,
                   executor: str = "process", workers: int = 2, ray_address: str | None = None,
                   progress: bool = True, only: Callable[[Cell], bool] | None = None,
@@ -276,6 +300,7 @@ def run_benchmark(grid: Grid, results: str | Path | None = None, work: str | Pat
                     stack.append(need)
     todo = [c for c in cells.values() if c.id in wanted and not cell_done(results, c)]
     finished = {c.id for c in cells.values() if cell_done(results, c)}
+    _redo_missing_artefacts(cells, todo, finished, work)
     failed: dict[str, str] = {}
     bar = tqdm(total=len(wanted), initial=len(wanted) - len(todo), unit="cell", desc=f"benchmark {grid.name}",
                disable=not progress)

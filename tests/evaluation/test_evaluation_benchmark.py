@@ -98,3 +98,21 @@ def test_ray_executor_gives_identical_outputs(process_run, tmp_path):
     assert ours.keys() == theirs.keys()
     for name in ours:
         assert ours[name] == theirs[name], name
+
+
+def test_a_lost_work_folder_is_rebuilt_for_the_cells_still_to_run(process_run, tmp_path):
+    """On a new machine the committed records are there but the work folder is not: a train cell whose
+    evaluation is unfinished runs again (with its demonstrations) and gives the same records."""
+    import shutil
+
+    grid, base, _ = process_run
+    results = tmp_path / "results"
+    shutil.copytree(base / "results", results)
+    before = _outputs(results / "cells")
+    for p in (results / "cells").glob("eval__mlp__*.json"):
+        p.unlink()
+    summary = run_benchmark(grid, results, tmp_path / "fresh_work", executor="process", workers=1, progress=False)
+    assert summary["done"] == 7 and not summary["failed"]
+    assert (tmp_path / "fresh_work" / "runs" / "mlp__seed0" / "best.pt").is_file()
+    assert not (tmp_path / "fresh_work" / "runs" / "ltc-ncp__seed0").exists()  # not needed: nothing left to run
+    assert _outputs(results / "cells") == before
