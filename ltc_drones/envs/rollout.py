@@ -35,7 +35,9 @@ class EpisodeRecord:
 
 
 def run_episode(env, controller: Controller, seed: int, *,
-                on_step: Callable[[], None] | None = None) -> EpisodeRecord:
+                on_step: Callable[[], None] | None = None,
+                before_act: Callable[[object], None] | None = None,
+                on_transition: Callable[[np.ndarray, dict], None] | None = None) -> EpisodeRecord:
     """Run one seeded episode of ``controller`` in ``env``.
 
     Args:
@@ -43,6 +45,9 @@ def run_episode(env, controller: Controller, seed: int, *,
         controller: reset for one env after ``env.reset``; its first ``act`` gets ``episode_start=[True]``.
         seed: the episode's seed.
         on_step: called after the reset and after every step (e.g. to grab a video frame).
+        before_act: called with each observation before the controller acts on it.
+        on_transition: called after every step with the action flown and the step's ``info``
+            (before ``on_step``).
     """
     obs, info = env.reset(seed=seed)
     controller.reset(1)
@@ -50,10 +55,14 @@ def run_episode(env, controller: Controller, seed: int, *,
         on_step()
     total, steps = 0.0, 0
     while True:
+        if before_act is not None:
+            before_act(obs)
         action = controller.act(obs, np.array([steps == 0]))
         obs, reward, terminated, truncated, info = env.step(action)
         total += reward
         steps += 1
+        if on_transition is not None:
+            on_transition(action, info)
         if on_step is not None:
             on_step()
         if terminated or truncated:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..atomic import write_atomic, write_json_atomic
+from ..envs.rollout import run_episode
 from .metrics import Trajectory, episode_metrics, summarize
 from .probes import UNITS_PARTIAL, DiagnosedRun, Diagnostics, EpisodeProbe, write_interventions
 from .tables import TABLE_COLUMNS, summary_csv, summary_table  # noqa: F401 - TABLE_COLUMNS re-exported
@@ -151,30 +152,29 @@ def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | Non
     ``probe.before_act(obs)`` (if given) sees every observation before the controller acts on it.
     """
     base = env.unwrapped
-    obs, info = env.reset(seed=seed)
-    controller.reset(1)
-    pos, goal, actions, tracked = [base.state.pos_m.copy()], [np.array(base.goal_pos_m, float)], [], []
     band = tuple(base.scenario.follow_distance_m) if task in FOLLOW_TASKS else None
-    total, success_step = 0.0, None
-    while True:
-        if probe is not None:
-            probe.before_act(obs)
-        action = np.asarray(controller.act(obs), dtype=np.float32).reshape(-1)
-        obs, reward, terminated, truncated, info = env.step(action)
-        total += float(reward)
-        actions.append(action)
+    pos, goal, actions, tracked, last = [], [], [], [], {}
+
+    def where() -> None:  # after the reset and after every step
         pos.append(base.state.pos_m.copy())
         goal.append(np.array(base.goal_pos_m, float))
+
+    def transition(action, info: dict) -> None:
+        actions.append(np.asarray(action, dtype=np.float32).reshape(-1))
         if band is not None:
             tracked.append(band[0] <= info["distance_m"] <= band[1] and bool(info["target_in_view"]))
-        if info["is_success"] and success_step is None:
-            success_step = len(actions)
-        if terminated or truncated:
-            break
+        if info["is_success"] and "success_step" not in last:
+            last["success_step"] = len(actions)
+        last["info"] = info
+
+    record = run_episode(env, controller, seed, on_step=where, on_transition=transition,
+                         before_act=probe.before_act if probe is not None else None)
+    info = last["info"]
     traj = Trajectory(base.clock.ctrl_dt_s, np.array(pos), np.array(goal), np.array(actions),
-                      bool(info["is_success"]), bool(info["crashed"]), success_step,
+                      bool(info["is_success"]), bool(info["crashed"]), last.get("success_step"),
                       np.array(tracked) if band is not None else None, band, moving_goal=task in FOLLOW_TASKS)
-    return {**episode_metrics(traj), "return": total, "out_of_bounds": bool(info.get("out_of_bounds", False))}
+    return {**episode_metrics(traj), "return": record.episode_return,
+            "out_of_bounds": bool(info.get("out_of_bounds", False))}
 
 
 def evaluate_episode(request: EvalRequest, scenario: str, index: int,
