@@ -162,17 +162,12 @@ class ClosedLoopDiagnostics:
                         "methods that fail are not measured, VisualBackProp is measured and flagged"}
 
     def _frames(self, env, agent, seed: int) -> list[tuple[Any, Any]]:
+        from ..envs.rollout import run_episode
         from ..seeding import test_seeds
 
         frames = []
-        for s in test_seeds(seed, self.sanity_episodes):
-            obs, _ = env.reset(seed=s)
-            agent.reset(1)
-            done = False
-            while not done:
-                frames.append((obs, agent.state.clone()))
-                obs, _, terminated, truncated, _ = env.step(agent.act(obs))
-                done = terminated or truncated
+        for s in test_seeds(seed, self.sanity_episodes):  # every observation with the state it meets
+            run_episode(env, agent, s, before_act=lambda obs: frames.append((obs, agent.state.clone())))
         pick = np.unique(np.linspace(0, len(frames) - 1, min(self.sanity_frames, len(frames))).round().astype(int))
         return [frames[i] for i in pick]
 
