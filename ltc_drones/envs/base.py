@@ -46,6 +46,14 @@ from .camera import (
     chase_view,
 )
 from .effects import PhysicalShifts
+from .observations import (
+    KIN_BOUND,
+    KIN_DIM,
+    PROPRIO_DIM,
+    kinematic_observation,
+    postprocess_image,
+    proprioception,
+)
 from .scenario import Scenario, load_scenario
 from .scene import Scene
 from .streams import EpisodeRngs
@@ -53,12 +61,6 @@ from .streams import EpisodeRngs
 ObsMode = Literal["kin", "rgb", "rgb_kin"]
 OBS_MODES = ("kin", "rgb", "rgb_kin")
 IMAGE_OBS_MODES = ("rgb", "rgb_kin")
-PROPRIO_DIM = 13
-"""Proprioception: body velocity (3), gravity direction (3), body rates (3), last action (4); ``rgb_kin``'s vector."""
-KIN_DIM = 3 + PROPRIO_DIM
-"""The privileged ``kin`` vector: the goal in the body frame (3), then proprioception."""
-KIN_SCALES = {"goal_m": 5.0, "vel_mps": 2.0, "rates_radps": 10.0}
-KIN_BOUND = 10.0  # every kin entry is clipped to ±KIN_BOUND (a 50 m goal, 20 m/s, 100 rad/s)
 CRASH_TILT_RAD = math.radians(80.0)
 
 
@@ -264,24 +266,11 @@ class DroneEnv(gym.Env):
     # ---- observations -----------------------------------------------------------------------
     def kinematic_observation(self) -> np.ndarray:
         """The ``kin`` vector (``KIN_DIM`` = 16): goal in the body frame (m / 5), then :meth:`proprioception`."""
-        s = self.state
-        goal_b = s.R.T @ (self.goal_pos_m - s.pos_m) / KIN_SCALES["goal_m"]
-        kin = np.concatenate([np.clip(goal_b, -KIN_BOUND, KIN_BOUND).astype(np.float32), self.proprioception()])
-        return kin
+        return kinematic_observation(self.state, self.goal_pos_m, self._last_action)
 
     def proprioception(self) -> np.ndarray:
-        """What the drone senses of itself (``PROPRIO_DIM`` = 13, float32, each entry clipped to ±10).
-
-        Body velocity ((m/s) / 2), gravity direction in the body frame (unit vector), body rates
-        ((rad/s) / 10), previous action (normalised); never the goal.
-        """
-        s = self.state
-        R = s.R
-        vel_b = R.T @ s.vel_world_mps / KIN_SCALES["vel_mps"]
-        grav_b = -R[2, :]
-        rates_b = R.T @ s.omega_world_radps / KIN_SCALES["rates_radps"]
-        proprio = np.concatenate([vel_b, grav_b, rates_b, self._last_action])
-        return np.clip(proprio, -KIN_BOUND, KIN_BOUND).astype(np.float32)
+        """What the drone senses of itself (``PROPRIO_DIM`` = 13; see :func:`.observations.proprioception`)."""
+        return proprioception(self.state, self._last_action)
 
     def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
@@ -305,13 +294,7 @@ class DroneEnv(gym.Env):
                                      cam.width, cam.height, self.scene.lighting)
 
     def _postprocess(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        s = self.scenario
-        if s.contrast == 1.0 and s.brightness == 0.0 and s.camera_noise_std == 0.0:
-            return rgb
-        img = (rgb.astype(np.float32) - 128.0) * s.contrast + 128.0 + s.brightness
-        if s.camera_noise_std:
-            img += rng.normal(0.0, s.camera_noise_std, size=img.shape).astype(np.float32)
-        return np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        return postprocess_image(rgb, self.scenario, rng)
 
     def _observe(self):
         if self.obs_mode == "kin":

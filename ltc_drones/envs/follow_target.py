@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..sim.state import RigidBodyState
 from .base import DroneEnv
+from .paths import SmoothPath
 from .target_hooks import InterventionTarget
 
 
@@ -73,41 +72,20 @@ class FollowTargetEnv(InterventionTarget, DroneEnv):
     def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
         s = self.scenario
         start = self._start_state(rng)
-        self.target_pos_m = self._point_in_view(rng, start, s.start_distance_range_m)
-        motion = self.rngs.target
-        away = self.target_pos_m[:2] - start.pos_m[:2]
-        self._heading = math.atan2(away[1], away[0]) + motion.uniform(-0.5, 0.5)
-        self._speed = motion.uniform(*s.target_speed_mps)
-        self._turn_rate = 0.0
-        self._z_mid = 0.5 * sum(s.target_height_m)
-        self._z_amp = 0.5 * (s.target_height_m[1] - s.target_height_m[0])
-        self._z_phase = math.asin(max(-1.0, min(1.0, (self.target_pos_m[2] - self._z_mid) / max(self._z_amp, 1e-9))))
-        self._z_omega = motion.uniform(0.15, 0.4)
+        target = self._point_in_view(rng, start, s.start_distance_range_m)
+        self.path = SmoothPath(self.TURN_RATE_STD_RADPS, self.TURN_RATE_TAU_S)
+        self.path.reset(self.rngs.target, target, start.pos_m, s.target_speed_mps, s.target_height_m)
+        self.target_pos_m, self.target_vel_mps = self.path.pos_m, self.path.vel_mps
         self._tracked_steps = self._lost_steps = 0
         self._tracking = False
-        self.target_vel_mps = self._velocity()
         self.set_target_visible(True)
         return start
 
-    def _velocity(self) -> np.ndarray:
-        vz = self._z_amp * self._z_omega * math.cos(self._z_phase)
-        return np.array([self._speed * math.cos(self._heading), self._speed * math.sin(self._heading), vz])
-
     def _task_advance(self, dt_s: float) -> None:
-        a = math.exp(-dt_s / self.TURN_RATE_TAU_S)
-        noise = self.rngs.target.normal(0.0, self.TURN_RATE_STD_RADPS * math.sqrt(1 - a * a))
-        self._turn_rate = a * self._turn_rate + noise
-        # Near the bounds, turn back toward the centre.
-        p = self.target_pos_m
-        limit = 0.6 * self.scenario.bounds_xy_m
-        if max(abs(p[0]), abs(p[1])) > limit:
-            to_centre = math.atan2(-p[1], -p[0])
-            self._turn_rate = 0.6 * math.remainder(to_centre - self._heading, 2 * math.pi)
-        self._heading += self._turn_rate * dt_s
-        self._z_phase += self._z_omega * dt_s
-        self.target_vel_mps = self._velocity()
-        self.target_pos_m = np.array([p[0] + self.target_vel_mps[0] * dt_s, p[1] + self.target_vel_mps[1] * dt_s,
-                                      self._z_mid + self._z_amp * math.sin(self._z_phase)])
+        path = self.path
+        path.pos_m = self.target_pos_m  # an intervention may have moved the target
+        path.advance(dt_s, self.rngs.target, self.scenario.bounds_xy_m)
+        self.target_pos_m, self.target_vel_mps = path.pos_m, path.vel_mps
         self._place_target_body()  # stays hidden while an intervention hides it
 
     @property

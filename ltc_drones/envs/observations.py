@@ -1,0 +1,52 @@
+"""Observation vectors and image post-processing shared by the single- and multi-agent envs.
+
+Pure functions of a drone's state: the single-agent :class:`~ltc_drones.envs.base.DroneEnv` and
+each agent of a multi-agent env (:mod:`ltc_drones.envs.multi`) build their observations with them,
+so a drone sees the same numbers whichever kind of env it flies in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sim.state import RigidBodyState
+from .scenario import Scenario
+
+PROPRIO_DIM = 13
+"""Proprioception: body velocity (3), gravity direction (3), body rates (3), last action (4); ``rgb_kin``'s vector."""
+KIN_DIM = 3 + PROPRIO_DIM
+"""The privileged ``kin`` vector: the goal in the body frame (3), then proprioception."""
+KIN_SCALES = {"goal_m": 5.0, "vel_mps": 2.0, "rates_radps": 10.0}
+KIN_BOUND = 10.0  # every kin entry is clipped to ±KIN_BOUND (a 50 m goal, 20 m/s, 100 rad/s)
+
+
+def proprioception(state: RigidBodyState, last_action: np.ndarray) -> np.ndarray:
+    """What a drone senses of itself (``PROPRIO_DIM`` = 13, float32, each entry clipped to ±10).
+
+    Body velocity ((m/s) / 2), gravity direction in the body frame (unit vector), body rates
+    ((rad/s) / 10), previous action (normalised); never the goal.
+    """
+    R = state.R
+    vel_b = R.T @ state.vel_world_mps / KIN_SCALES["vel_mps"]
+    grav_b = -R[2, :]
+    rates_b = R.T @ state.omega_world_radps / KIN_SCALES["rates_radps"]
+    proprio = np.concatenate([vel_b, grav_b, rates_b, last_action])
+    return np.clip(proprio, -KIN_BOUND, KIN_BOUND).astype(np.float32)
+
+
+def kinematic_observation(state: RigidBodyState, goal_pos_m: np.ndarray, last_action: np.ndarray) -> np.ndarray:
+    """The privileged ``kin`` vector (``KIN_DIM`` = 16): the goal in the body frame (m / 5), then proprioception."""
+    goal_b = state.R.T @ (np.asarray(goal_pos_m) - state.pos_m) / KIN_SCALES["goal_m"]
+    return np.concatenate([np.clip(goal_b, -KIN_BOUND, KIN_BOUND).astype(np.float32),
+                           proprioception(state, last_action)])
+
+
+def postprocess_image(rgb: np.ndarray, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:
+    """Apply the scenario's contrast, brightness and pixel noise (drawn from ``rng``) to a uint8 image."""
+    s = scenario
+    if s.contrast == 1.0 and s.brightness == 0.0 and s.camera_noise_std == 0.0:
+        return rgb
+    img = (rgb.astype(np.float32) - 128.0) * s.contrast + 128.0 + s.brightness
+    if s.camera_noise_std:
+        img += rng.normal(0.0, s.camera_noise_std, size=img.shape).astype(np.float32)
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8)
