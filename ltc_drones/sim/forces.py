@@ -4,6 +4,21 @@ Every term is a small pure function of the vehicle state; :class:`ForceModel` su
 ones into one body-frame wrench per physics step. Equations and coefficients: DESIGN.md §3
 (the Crazyflie model of gym-pybullet-drones: Panerati et al., IROS 2021; ground effect after
 Shi et al., "Neural Lander", ICRA 2019; downwash after the same project's empirical fit).
+
+Downwash near the stack. In the fit ``F_z = -C1 (r / (4 Δz))² exp(-½ (d / β)²)``, ``β = C2 Δz + C3``,
+``C3 < 0``: the width reaches zero at ``Δz = -C3 / C2 = 0.6875 m``, where the force used to switch off
+(a drone directly below went from 0.160 N, 0.61 of its 0.265 N weight W, to nothing). Two limits keep
+it continuous and bounded for every ``Δz > 0``. (1) The width never drops below
+``β_min = (arm + r) / √2 = 0.0444 m``: the push is roughly the overlap of the upper drone's wake with
+the lower drone's rotors, each about the disc of radius ``R = arm + r = 0.063 m`` the four rotors
+span, and two such discs (per-axis variance R²/4 each) overlap like a Gaussian of variance R²/2. A
+wake narrower than the vehicle that makes it is an artefact of the fit, which is used unchanged
+where its own width is larger (``Δz ≥ 0.965 m``). (2) Below ``Δz_min = 0.6875 m`` the term is held
+at its value there: the fit has no support below its cut-off, and its ``1 / Δz²`` factor would pass
+one weight on the axis at 0.535 m and 28 W at 0.1 m, while a hovering drone's wake carries a
+momentum flux of one weight, an upper bound on what it can press onto the drone below
+(``Δz_min`` is the larger of the cut-off and that 0.535 m). So the on-axis push is the fit's own for
+``Δz ≥ 0.6875 m``, constant below, and never above W.
 """
 
 from __future__ import annotations
@@ -48,24 +63,48 @@ def drag_force_body_n(params: QuadrotorParams, rpm: np.ndarray, airspeed_body_mp
     return -k * airspeed_body_mps * (RPM_TO_RADPS * float(np.sum(rpm)))
 
 
+def downwash_min_width_m(params: QuadrotorParams) -> float:
+    """Smallest lateral width β of the downwash profile (m): ``(arm + r) / √2`` (module docstring)."""
+    return (params.arm_m + params.prop_radius_m) / math.sqrt(2.0)
+
+
+def downwash_min_separation_m(params: QuadrotorParams) -> float:
+    """Vertical separation (m) below which the downwash term is held constant (module docstring).
+
+    The larger of the fit's cut-off ``-C3 / C2`` and the separation at which the on-axis push
+    equals one weight, ``(r / 4) √(C1 / W)``, so the push never exceeds the weight.
+    """
+    c1, c2, c3 = params.downwash_coeffs
+    cutoff = -c3 / c2 if c2 > 0.0 else 0.0
+    return max(cutoff, 0.25 * params.prop_radius_m * math.sqrt(c1 / params.weight_n))
+
+
 def downwash_force_world_n(params: QuadrotorParams, pos_m: np.ndarray, others_pos_m: np.ndarray) -> np.ndarray:
     """Downward push (world frame, (3,)) from the drones flying above ``pos_m``.
 
-    For a drone ``Δz`` above at horizontal distance ``d``:
-    ``F_z = -C1 (r / (4 Δz))² exp(-½ (d / β)²)`` with ``β = C2 Δz + C3``; no push where ``β <= 0``.
+    For a drone ``Δz > 0`` above at horizontal distance ``d``:
+    ``F_z = -C1 (r / (4 Δz'))² exp(-½ (d / β)²)`` with ``Δz' = max(Δz, Δz_min)`` and
+    ``β = max(C2 Δz' + C3, β_min)`` (:func:`downwash_min_separation_m`,
+    :func:`downwash_min_width_m`); drones level or below push nothing.
+
+    Args:
+        params: the vehicle (all drones are the same type).
+        pos_m: position (3,) of the drone feeling the push, world frame.
+        others_pos_m: positions (K, 3) of the other drones, world frame.
+
+    Returns:
+        The force (3,) in newtons, world frame; only its z component is non-zero.
     """
     c1, c2, c3 = params.downwash_coeffs
-    fz = 0.0
-    for other in others_pos_m:
-        dz = other[2] - pos_m[2]
-        if dz <= 0.0:
-            continue
-        beta = c2 * dz + c3
-        if beta <= 0.0:
-            continue
-        d = math.hypot(other[0] - pos_m[0], other[1] - pos_m[1])
-        ratio = params.prop_radius_m / (4.0 * dz)
-        fz -= c1 * ratio * ratio * math.exp(-0.5 * (d / beta) ** 2)
+    others = np.asarray(others_pos_m, dtype=float).reshape(-1, 3)
+    pos = np.asarray(pos_m, dtype=float)
+    dz = others[:, 2] - pos[2]
+    above = dz > 0.0
+    dz_eff = np.maximum(dz[above], downwash_min_separation_m(params))
+    beta = np.maximum(c2 * dz_eff + c3, downwash_min_width_m(params))
+    d_sq = np.sum((others[above, :2] - pos[:2]) ** 2, axis=1)
+    ratio = params.prop_radius_m / (4.0 * dz_eff)
+    fz = -float(np.sum(c1 * ratio * ratio * np.exp(-0.5 * d_sq / (beta * beta))))
     return np.array([0.0, 0.0, fz])
 
 
@@ -91,6 +130,10 @@ class ForceModel:
         self._ge_hmin = params.ground_effect_min_height_m
         self._kxy = params.drag_coeff_xy * RPM_TO_RADPS
         self._kz = params.drag_coeff_z * RPM_TO_RADPS
+        c1, self._dw_c2, self._dw_c3 = params.downwash_coeffs
+        self._dw_c = c1 * (params.prop_radius_m / 4.0) ** 2
+        self._dw_dz_min = downwash_min_separation_m(params)
+        self._dw_beta_min = downwash_min_width_m(params)
 
     def wrench(
         self,
@@ -144,9 +187,33 @@ class ForceModel:
             s = w0 + w1 + w2 + w3
             fx, fy, fz = -self._kxy * ax * s, -self._kxy * ay * s, fz - self._kz * az * s
         if cfg.downwash and others_pos_m is not None and len(others_pos_m):
-            dx, dy, dz = (R.T @ downwash_force_world_n(self.params, pos_m, others_pos_m)).tolist()
-            fx, fy, fz = fx + dx, fy + dy, fz + dz
+            dw = self.downwash_fz_world_n(pos_m, others_pos_m)
+            fx, fy, fz = fx + r20 * dw, fy + r21 * dw, fz + r22 * dw  # R^T (0, 0, dw)
         return [fx, fy, fz], [tau_x, tau_y, tau_z]
+
+    def downwash_fz_world_n(self, pos_m, others_pos_m) -> float:
+        """World-frame z component (N) of :func:`downwash_force_world_n`, in Python floats.
+
+        Args:
+            pos_m: position (3,) of the drone feeling the push, world frame.
+            others_pos_m: positions (K, 3) of the other drones (array or nested sequence).
+        """
+        x, y, z = pos_m.tolist() if isinstance(pos_m, np.ndarray) else pos_m
+        others = others_pos_m.tolist() if isinstance(others_pos_m, np.ndarray) else others_pos_m
+        c, c2, c3, dz_min, beta_min = self._dw_c, self._dw_c2, self._dw_c3, self._dw_dz_min, self._dw_beta_min
+        fz = 0.0
+        for ox, oy, oz in others:
+            dz = oz - z
+            if dz <= 0.0:
+                continue
+            if dz < dz_min:
+                dz = dz_min
+            beta = c2 * dz + c3
+            if beta < beta_min:
+                beta = beta_min
+            ex, ey = ox - x, oy - y
+            fz -= c / (dz * dz) * math.exp(-0.5 * (ex * ex + ey * ey) / (beta * beta))
+        return fz
 
 
 class MotorModel:
