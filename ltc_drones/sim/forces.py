@@ -15,7 +15,7 @@ span, and two such discs (per-axis variance R²/4 each) overlap like a Gaussian 
 wake narrower than the vehicle that makes it is an artefact of the fit, which is used unchanged
 where its own width is larger (``Δz ≥ 0.965 m``). (2) Below ``Δz_min = 0.6875 m`` the term is held
 at its value there: the fit has no support below its cut-off, and its ``1 / Δz²`` factor would pass
-one weight on the axis at 0.535 m and 28 W at 0.1 m, while a hovering drone's wake carries a
+one weight on the axis at 0.535 m and 29 W at 0.1 m, while a hovering drone's wake carries a
 momentum flux of one weight, an upper bound on what it can press onto the drone below
 (``Δz_min`` is the larger of the cut-off and that 0.535 m). So the on-axis push is the fit's own for
 ``Δz ≥ 0.6875 m``, constant below, and never above W.
