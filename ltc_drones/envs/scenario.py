@@ -30,7 +30,10 @@ from typing import Any
 
 import yaml
 
-TASKS = ("hover", "fly-to-target", "follow-target", "hiking")
+SINGLE_TASKS = ("hover", "fly-to-target", "follow-target", "hiking")
+MULTI_TASKS = ("multi-follow", "multi-fly-to-target")
+"""Multi-agent tasks (:mod:`ltc_drones.envs.multi`); their scenarios take the same shifts."""
+TASKS = SINGLE_TASKS + MULTI_TASKS
 SHAPES = ("sphere", "box", "cylinder")
 GROUND_TEXTURES = ("none", "grass")
 GROUND_PATTERNS = ("none", "checker", "stripes")
@@ -143,13 +146,18 @@ class Scenario:
     """Fraction of one rotor's maximum thrust that is lost (the rotor is drawn per episode)."""
     bounds_xy_m: float = 12.0
     bounds_z_m: float = 4.0
+    # Multi-agent tasks (envs/multi).
+    formation_radius_m: float = 1.2
+    """MultiFollow: the followers' slots lie on an arc of this radius behind the leader."""
+    formation_spacing_m: float = 0.7
+    """MultiFollow: distance between neighbouring slots (a chord of the arc); MultiFlyToTarget: start spacing."""
 
     def __post_init__(self) -> None:  # noqa: C901 - a flat list of checks reads best
         if self.task not in TASKS:
             raise ScenarioError(f"unknown task {self.task!r}; valid tasks: {', '.join(TASKS)}")
         positive = ("episode_len_s", "target_size_m", "success_radius_m", "hold_tolerance_m", "distractor_size_m",
                     "start_distance_scale", "bounds_xy_m", "bounds_z_m", "wind_gust_tau_s", "contrast",
-                    "occluder_radius_m")
+                    "occluder_radius_m", "formation_radius_m", "formation_spacing_m")
         for key in positive:
             if not getattr(self, key) > 0:
                 raise ScenarioError(f"{key} must be positive, got {getattr(self, key)}")

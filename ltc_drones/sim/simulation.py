@@ -64,16 +64,27 @@ class Simulation:
         """Current rotor speeds (num_drones, 4)."""
         return np.stack([m.rpm for m in self.motors])
 
-    def physics_step(self, rpm_cmd: np.ndarray) -> None:
-        """Apply rotor commands (num_drones, 4) for one physics step and advance the world."""
+    def physics_step(self, rpm_cmd: np.ndarray, active: list[bool] | None = None) -> None:
+        """Apply rotor commands (num_drones, 4) for one physics step and advance the world.
+
+        ``active`` (one bool per drone, default all) marks the drones that fly; an inactive drone
+        (parked out of the airspace by a multi-agent env) is held against gravity, takes no part
+        in downwash, and its command is ignored.
+        """
         wind = None if self._still_air else self.wind.velocity_world_mps
-        multi = self.num_drones > 1
-        positions = np.stack([s.pos_m for s in self.states]) if multi else None
-        for i, s in enumerate(self.states):
+        flying = range(self.num_drones) if active is None else [i for i in range(self.num_drones) if active[i]]
+        multi = len(flying) > 1
+        positions = np.stack([self.states[i].pos_m for i in flying]) if multi else None
+        for k, i in enumerate(flying):
+            s = self.states[i]
             rpm = self.motors[i].update(rpm_cmd[i])
-            others = np.delete(positions, i, axis=0) if multi else None
+            others = np.delete(positions, k, axis=0) if multi else None
             force, torque = self.force_model.wrench(rpm, s.pos_m, s.R, s.vel_world_mps, wind, others)
             self.world.apply_wrench(i, force, torque)
+        if active is not None:
+            for i in range(self.num_drones):
+                if not active[i]:
+                    self.world.apply_wrench(i, self.states[i].R.T @ [0.0, 0.0, self.params.weight_n], [0.0, 0.0, 0.0])
         self.world.step()
         self.time_s += self.clock.physics_dt_s
         self._read_states()

@@ -216,6 +216,10 @@ class PyBulletWorld:
         """Whether drone ``i`` touches the ground, a solid object or another drone."""
         return len(pb.getContactPoints(bodyA=self.drone_ids[i], physicsClientId=self.cid)) > 0
 
+    def contact_bodies(self, i: int) -> set[int]:
+        """Ids of the bodies drone ``i`` touches (ground, solid objects, other drones' ``drone_ids``)."""
+        return {c[2] for c in pb.getContactPoints(bodyA=self.drone_ids[i], physicsClientId=self.cid)}
+
     # ---- cameras ----------------------------------------------------------------------------
     def render(
         self, view_matrix, projection_matrix, width: int, height: int, lighting: Lighting | None = None

@@ -1,0 +1,465 @@
+"""The multi-drone PettingZoo ``ParallelEnv`` base: one simulation, N drones, one agent per drone.
+
+A task subclass (:mod:`.follow`, :mod:`.reach`) says how an episode starts, where each agent's goal
+and point of attention are, how targets move and when an agent succeeds; this base owns stepping,
+observations, rewards, collisions and the PettingZoo API.
+
+* **Agents** ``drone_0 … drone_{N-1}`` each fly their own drone with their own action mode,
+  physical shifts (latency, a weak motor drawn per drone) and previous action. Each agent is also
+  exposed as a :class:`DroneAgent` view (``env.agent_views[name]``) that reads like a single-agent
+  env (``state``, ``goal_pos_m``, ``target_pos_m``, ``target_in_view()`` …), for experts and diagnostics.
+* **Observations** per agent, in the single-agent modes: ``kin`` is the privileged vector
+  ``[goal (3), look-at point (3), nearest other drone (3), proprioception (13)]`` (positions in the
+  body frame, m / 5, :data:`MULTI_KIN_DIM` = 22); ``rgb`` the agent's onboard camera image (it sees
+  the other drones); ``rgb_kin`` the image and proprioception (13), as in single-agent tasks.
+* **Rewards** per agent, potential-based as in the single-agent tasks: ``w_progress · (d_{t−1} − d_t)``
+  toward the agent's goal, ``w_heading · (c_t − c_{t−1})`` with ``c`` the cosine of the look-at
+  point's bearing off the heading, task terms, ``+w_success`` on the agent's success step and
+  ``−w_crash`` on a crash step (contact with the ground, a solid object or another drone, tilt
+  over 80°, out of bounds). A drone–drone contact is a crash for both drones.
+* **Termination** per agent: an agent that crashes, fails or (in reaching tasks) succeeds is done;
+  its drone is then *parked*: lifted out of the airspace, held still, excluded from downwash and
+  contacts, and unseen (beyond every camera's far plane). At the time limit every agent left is
+  truncated. ``infos[agent]`` holds ``is_success``, ``crashed``, ``collided`` (drone–drone),
+  ``distance_m``, ``target_in_view``, ``time_s`` and ``reward_<term>``; once the last agent is done,
+  every info of that step also holds ``team_success`` (every agent succeeded) and ``collisions``.
+
+Randomness: as in the single-agent envs, every source draws from its own stream of the episode's
+seed (:class:`~ltc_drones.envs.streams.EpisodeRngs`); one seed is one world in every observation mode.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+from gymnasium import spaces
+from pettingzoo import ParallelEnv
+
+from ...control.cascade import ControllerGains, VelocityLimits
+from ...sim.forces import ForceConfig
+from ...sim.params import QuadrotorParams, SimClock
+from ...sim.rotation import tilt_of, yaw_of
+from ...sim.simulation import Simulation
+from ...sim.state import RigidBodyState
+from ...sim.wind import WindConfig
+from ..actions import ACT_MODES, make_action_mode
+from ..base import CRASH_TILT_RAD, OBS_MODES
+from ..camera import CHASE_PROJECTION, SEG_GROUND, SEG_OTHER, SEG_SKY, SEG_TARGET, CameraConfig, OnboardCamera
+from ..effects import PhysicalShifts
+from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, postprocess_image, proprioception
+from ..scenario import Scenario, load_scenario
+from ..scene import Scene
+from ..streams import EpisodeRngs
+
+MULTI_KIN_DIM = 9 + PROPRIO_DIM
+"""Per-agent ``kin`` vector: goal, look-at point, nearest other drone (body frame, m / 5), proprioception."""
+MIN_DRONES, MAX_DRONES = 2, 8
+PARK_HEIGHT_M = 30.0
+"""Done drones wait this high, 60 m apart from everything: beyond every camera's 40 m far plane."""
+
+
+class DroneAgent:
+    """One agent of a multi-drone env, read the way a single-agent env is (for experts and diagnostics).
+
+    ``unwrapped`` is the view itself, so ``make_expert``-style code that reads ``env.unwrapped.state``
+    works on it. Reads are live: they follow the env.
+    """
+
+    def __init__(self, env: MultiDroneEnv, index: int) -> None:
+        self.env, self.index, self.name = env, index, env.possible_agents[index]
+        self.act_mode, self.params, self.clock = env.act_mode, env.params, env.clock
+        self.velocity_limits, self.camera, self.scenario = env.velocity_limits, env.camera, env.scenario
+
+    @property
+    def unwrapped(self) -> DroneAgent:
+        return self
+
+    @property
+    def TASK(self) -> str:  # noqa: N802 - mirrors the single-agent envs' class attribute
+        return self.env.SINGLE_AGENT_TASK
+
+    @property
+    def state(self) -> RigidBodyState:
+        return self.env.sim.states[self.index]
+
+    @property
+    def goal_pos_m(self) -> np.ndarray:
+        return self.env.goal_of(self.index)
+
+    @property
+    def look_at_m(self) -> np.ndarray:
+        return self.env.look_at_of(self.index)
+
+    @property
+    def target_pos_m(self) -> np.ndarray:
+        return self.env.target_of(self.index)
+
+    @property
+    def target_vel_mps(self) -> np.ndarray:
+        return self.env.target_velocity_of(self.index)
+
+    @property
+    def active(self) -> bool:
+        return self.name in self.env.agents
+
+    def target_in_view(self) -> bool:
+        return self.env.sees(self.index, self.look_at_m)
+
+    def other_positions_m(self) -> np.ndarray:
+        """Positions (K, 3) of the other drones still flying."""
+        return self.env.other_positions_m(self.index)
+
+
+class MultiDroneEnv(ParallelEnv):
+    """Base class; see :class:`.follow.MultiFollowEnv` and :class:`.reach.MultiFlyToTargetEnv`."""
+
+    metadata: ClassVar[dict[str, Any]] = {"name": "", "render_modes": ["rgb_array"], "render_fps": 30,
+                                          "is_parallelizable": True}
+    TASK: ClassVar[str] = ""
+    SINGLE_AGENT_TASK: ClassVar[str] = ""
+    """The single-agent task each agent's problem resembles (selects its expert)."""
+    SUCCESS_TERMINATES: ClassVar[bool] = True
+    REWARD_WEIGHTS: ClassVar[dict[str, float]] = {"progress": 1.0, "heading": 0.5, "success": 10.0, "crash": 10.0}
+
+    def __init__(self, num_drones: int = 4, obs: str = "kin", act: str = "vel", scenario: str | Scenario = "nominal",
+                 render_mode: str | None = None, physics_hz: int = 240, ctrl_hz: int = 30,
+                 camera: CameraConfig | None = None, params: QuadrotorParams | None = None,
+                 forces: ForceConfig | None = None, velocity_limits: VelocityLimits | None = None,
+                 gains: ControllerGains | None = None, reward_weights: dict[str, float] | None = None) -> None:
+        if isinstance(num_drones, bool) or int(num_drones) != num_drones or not MIN_DRONES <= num_drones <= MAX_DRONES:
+            raise ValueError(f"num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {num_drones}")
+        if obs not in OBS_MODES:
+            raise ValueError(f"unknown observation mode {obs!r}; choose one of {', '.join(OBS_MODES)}")
+        if act not in ACT_MODES:
+            raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"unsupported render_mode {render_mode!r}; use None or 'rgb_array'")
+        self.num_drones = n = int(num_drones)
+        self.obs_mode, self.act_mode, self.render_mode = obs, act, render_mode
+        self.scenario = s = load_scenario(self.TASK, scenario)
+        self.clock = SimClock(physics_hz, ctrl_hz)
+        self.metadata = {**self.metadata, "name": self.TASK, "render_fps": ctrl_hz}
+        self.params = params or QuadrotorParams()
+        wind = WindConfig(s.wind_mean_mps, s.wind_gust_std_mps, s.wind_gust_tau_s)
+        self.sim = Simulation(self.params, n, self.clock, forces, wind)
+        self.camera = OnboardCamera(camera or CameraConfig())
+        self.velocity_limits = velocity_limits or VelocityLimits()
+        gains = gains or ControllerGains()
+        self._modes = [make_action_mode(act, self.params, self.clock, self.velocity_limits, gains) for _ in range(n)]
+        self._shifts = [PhysicalShifts(s, self.params, act) for _ in range(n)]
+        weights = dict(self.REWARD_WEIGHTS)
+        unknown = set(reward_weights or {}) - set(weights)
+        if unknown:
+            raise ValueError(f"unknown reward weight(s) {sorted(unknown)} for {type(self).__name__}; "
+                             f"valid: {sorted(weights)}")
+        self.reward_weights = {**weights, **(reward_weights or {})}
+        self.possible_agents = [f"drone_{i}" for i in range(n)]
+        self.agents: list[str] = []
+        self.agent_views = {name: DroneAgent(self, i) for i, name in enumerate(self.possible_agents)}
+        self._action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
+        self._observation_space = self._make_observation_space()
+        self.scene = Scene(self.sim.world, s)
+        self.target_ids: list[int] = []
+        self._build_task()
+        classes = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
+        classes.update({b: SEG_TARGET for b in self.target_ids})
+        classes.update(self.scene.segmentation_classes)
+        self._seg_lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)
+        for body, cls in classes.items():
+            self._seg_lut[body + 1] = cls
+        self._drone_index = {b: i for i, b in enumerate(self.sim.world.drone_ids)}
+        self._reset_done = False
+
+    # ---- to be provided by tasks ------------------------------------------------------------
+    def _build_task(self) -> None:
+        """Create the task's visual bodies once; append them to ``target_ids``."""
+
+    def _task_reset(self, rng: np.random.Generator) -> list[RigidBodyState]:
+        """Place targets for a new episode and return every drone's start state."""
+        raise NotImplementedError
+
+    def _task_advance(self, dt_s: float) -> None:
+        """Move targets by one control period (default: static)."""
+
+    def goal_of(self, i: int) -> np.ndarray:
+        """Where agent ``i`` should go now (m, world frame)."""
+        raise NotImplementedError
+
+    def look_at_of(self, i: int) -> np.ndarray:
+        """What agent ``i`` should keep in view (default: its goal)."""
+        return self.goal_of(i)
+
+    def target_of(self, i: int) -> np.ndarray:
+        """Agent ``i``'s target (the leader, or its own target)."""
+        return self.look_at_of(i)
+
+    def target_velocity_of(self, i: int) -> np.ndarray:
+        return np.zeros(3)
+
+    def _agent_outcome(self, i: int) -> tuple[bool, bool]:
+        """``(succeeded, failed)`` of agent ``i`` after this step (a crash is already handled)."""
+        raise NotImplementedError
+
+    def _task_reward_terms(self, i: int) -> dict[str, float]:
+        return {}
+
+    def _task_info(self, i: int) -> dict[str, Any]:
+        return {}
+
+    def _layout_points_m(self) -> list[np.ndarray]:
+        """Points the distractors and the scenery keep clear of."""
+        return [self.goal_of(i) for i in range(self.num_drones)]
+
+    # ---- PettingZoo API ---------------------------------------------------------------------
+    def _make_observation_space(self) -> spaces.Space:
+        cam = self.camera.config
+        rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
+        if self.obs_mode == "kin":
+            return spaces.Box(-KIN_BOUND, KIN_BOUND, (MULTI_KIN_DIM,), dtype=np.float32)
+        if self.obs_mode == "rgb":
+            return rgb
+        return spaces.Dict({"rgb": rgb, "kin": spaces.Box(-KIN_BOUND, KIN_BOUND, (PROPRIO_DIM,), dtype=np.float32)})
+
+    def observation_space(self, agent: str) -> spaces.Space:
+        """The same space object for every agent (all drones are alike)."""
+        self._index(agent)
+        return self._observation_space
+
+    def action_space(self, agent: str) -> spaces.Space:
+        self._index(agent)
+        return self._action_space
+
+    def _index(self, agent: str) -> int:
+        try:
+            return self.possible_agents.index(agent)
+        except ValueError:
+            raise KeyError(f"unknown agent {agent!r}; agents: {', '.join(self.possible_agents)}") from None
+
+    @property
+    def time_s(self) -> float:
+        return self._step_count * self.clock.ctrl_dt_s
+
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None or not hasattr(self, "_seed_seq"):
+            self._seed_seq = np.random.SeedSequence(seed)
+        self.rngs = EpisodeRngs.spawn(self._seed_seq.spawn(1)[0])
+        self.agents = list(self.possible_agents)
+        self._active = [True] * self.num_drones
+        starts = self._task_reset(self.rngs.layout)
+        centre = np.mean([st.pos_m for st in starts], axis=0)
+        heading = float(np.angle(np.mean([np.exp(1j * yaw_of(st.R)) for st in starts])))
+        self.scene.place_distractors(self.rngs.layout, centre, heading, self._layout_points_m(),
+                                     scenery_rng=self.rngs.scenery)
+        for sh in self._shifts:
+            sh.reset(self.rngs.layout)
+        self.sim.reset(starts, self.rngs.wind)
+        for mode, st in zip(self._modes, starts, strict=True):
+            mode.reset(st)
+        n = self.num_drones
+        self._last_action = np.zeros((n, 4), dtype=np.float32)
+        self._step_count = 0
+        self._success = [False] * n
+        self._crashed = [False] * n
+        self._collided = [False] * n
+        self.collisions = 0
+        self._distance = [self._goal_distance(i) for i in range(n)]
+        self._phi = [self._potentials(i) for i in range(n)]
+        self._reset_done = True
+        observations = {a: self._observe(i) for i, a in enumerate(self.possible_agents)}
+        infos = {a: self._info(i) for i, a in enumerate(self.possible_agents)}
+        return observations, infos
+
+    def step(self, actions: dict[str, Any]):
+        if not self._reset_done:
+            raise RuntimeError("call reset() before step()")
+        if not self.agents:
+            raise RuntimeError("every agent is done; call reset() to start a new episode")
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"no action for live agent(s) {missing}; give one action (4,) per agent in env.agents")
+        live = [self._index(a) for a in self.agents]
+        acts = {}
+        for i in live:
+            a = np.asarray(actions[self.possible_agents[i]], dtype=np.float64).reshape(-1)
+            if a.shape != (4,) or not np.all(np.isfinite(a)):
+                name = self.possible_agents[i]
+                raise ValueError(f"action of {name} must be 4 finite numbers, got {actions[name]}")
+            acts[i] = np.clip(a, -1.0, 1.0)
+        sim = self.sim
+        for i in live:
+            self._modes[i].set(self._shifts[i].action(acts[i]), sim.states[i])
+        contacts: dict[int, set[int]] = {i: set() for i in live}
+        rpm = np.zeros((self.num_drones, 4))
+        for _ in range(self.clock.substeps):
+            for i in live:
+                rpm[i] = self._shifts[i].rpm(self._modes[i].rpm(sim.states[i]))
+            sim.physics_step(rpm, self._active)
+            for i in live:
+                contacts[i] |= sim.world.contact_bodies(i)
+        sim.advance_wind()
+        self._task_advance(self.clock.ctrl_dt_s)
+        self._step_count += 1
+        observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
+        at_limit = self.time_s >= self.scenario.episode_len_s - 1e-9
+        w = self.reward_weights
+        done_now = []
+        for i in live:
+            name = self.possible_agents[i]
+            self._last_action[i] = acts[i].astype(np.float32)
+            self._distance[i] = self._goal_distance(i)
+            others = {self._drone_index[b] for b in contacts[i] if b in self._drone_index} - {i}
+            self._collided[i] = bool(others)
+            crash = bool(contacts[i]) or tilt_of(sim.states[i].R) > CRASH_TILT_RAD or self._out_of_bounds(i)
+            self._crashed[i] = crash
+            succeeded, failed = self._agent_outcome(i)
+            succeeded = succeeded and not crash
+            self._success[i] = succeeded
+            terminated = crash or failed or (succeeded and self.SUCCESS_TERMINATES)
+            phi = self._potentials(i)
+            terms = {k: w[k] * (phi[k] - self._phi[i][k]) for k in phi}
+            self._phi[i] = phi
+            terms.update(self._task_reward_terms(i))
+            terms["success"] = w["success"] if succeeded else 0.0
+            terms["crash"] = -w["crash"] if crash else 0.0
+            rewards[name] = float(sum(terms.values()))
+            terminations[name] = terminated
+            truncations[name] = not terminated and at_limit
+            infos[name] = self._info(i, terms)
+            if terminated or at_limit:
+                done_now.append(i)
+        self.collisions += sum(self._collided[i] for i in live) // 2 + sum(
+            1 for i in live if self._collided[i] and not any(self._collided[j] for j in live if j != i))
+        for i in live:
+            observations[self.possible_agents[i]] = self._observe(i)
+        for i in done_now:
+            self._park(i)
+        self.agents = [a for a in self.agents if self._index(a) not in done_now]
+        if not self.agents:
+            team = self.team_success
+            for info in infos.values():
+                info.update(team_success=team, collisions=self.collisions)
+        return observations, rewards, terminations, truncations, infos
+
+    @property
+    def team_success(self) -> bool:
+        """Whether every agent has succeeded (meaningful once the episode is over)."""
+        return all(self._success)
+
+    @property
+    def agent_success(self) -> dict[str, bool]:
+        return dict(zip(self.possible_agents, self._success, strict=True))
+
+    def render(self):
+        """A 320×240 chase view behind the team, looking at the middle of the flying drones."""
+        if self.render_mode != "rgb_array":
+            return None
+        from ...sim.rotation import euler_to_quat, quat_to_rot
+
+        flying = [i for i in range(self.num_drones) if self._active[i]] or list(range(self.num_drones))
+        centre = np.mean([self.sim.states[i].pos_m for i in flying], axis=0)
+        heading = float(np.angle(np.mean([np.exp(1j * yaw_of(self.sim.states[i].R)) for i in flying])))
+        spread = max(float(np.max([np.linalg.norm(self.sim.states[i].pos_m - centre) for i in flying])), 0.5)
+        q = euler_to_quat(0.0, 0.0, heading)
+        pseudo = RigidBodyState(centre, np.asarray(q), np.zeros(3), np.zeros(3), quat_to_rot(q))
+        from ..camera import chase_view
+
+        view = chase_view(pseudo, self.look_at_of(flying[0]), distance_m=1.0 + 1.5 * spread)
+        rgb, _ = self.sim.world.render(view, CHASE_PROJECTION, 320, 240, self.scene.lighting)
+        return rgb
+
+    def close(self) -> None:
+        self.sim.close()
+
+    # ---- observations -----------------------------------------------------------------------
+    def other_positions_m(self, i: int) -> np.ndarray:
+        pos = [self.sim.states[j].pos_m for j in range(self.num_drones) if j != i and self._active[j]]
+        return np.array(pos).reshape(-1, 3)
+
+    def _nearest_other_m(self, i: int) -> np.ndarray:
+        """The nearest other flying drone's position; a point 50 m above this drone when none is left."""
+        others = self.other_positions_m(i)
+        here = self.sim.states[i].pos_m
+        if not len(others):
+            return here + np.array([0.0, 0.0, 50.0])
+        return others[int(np.argmin(np.linalg.norm(others - here, axis=1)))]
+
+    def kinematic_observation(self, i: int) -> np.ndarray:
+        """Agent ``i``'s ``kin`` vector (:data:`MULTI_KIN_DIM` = 22)."""
+        s = self.sim.states[i]
+        points = np.stack([self.goal_of(i), self.look_at_of(i), self._nearest_other_m(i)])
+        rel = (points - s.pos_m) @ s.R / KIN_SCALES["goal_m"]  # rows: R^T (p - x)
+        rel = np.clip(rel.reshape(-1), -KIN_BOUND, KIN_BOUND).astype(np.float32)
+        return np.concatenate([rel, proprioception(s, self._last_action[i])])
+
+    def onboard_camera(self, i: int, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Agent ``i``'s onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
+
+        Classes as in the single-agent envs; the other drones are class 0 (other), the leader or
+        the targets class 1. With ``postprocess`` the scenario's image shifts are applied, with pixel
+        noise from the ``diagnostics`` stream.
+        """
+        rgb, seg = self._render_onboard(i)
+        if postprocess:
+            rgb = postprocess_image(rgb, self.scenario, self.rngs.diagnostics)
+        lut = self._seg_lut
+        return rgb, lut[np.clip(seg, -1, len(lut) - 2) + 1]
+
+    def _render_onboard(self, i: int):
+        cam = self.camera.config
+        return self.sim.world.render(self.camera.view_matrix(self.sim.states[i]), self.camera.projection,
+                                     cam.width, cam.height, self.scene.lighting)
+
+    def _observe(self, i: int):
+        if self.obs_mode == "kin":
+            return self.kinematic_observation(i)
+        rgb = postprocess_image(self._render_onboard(i)[0], self.scenario, self.rngs.camera)
+        if self.obs_mode == "rgb":
+            return rgb
+        return {"rgb": rgb, "kin": proprioception(self.sim.states[i], self._last_action[i])}
+
+    # ---- status -----------------------------------------------------------------------------
+    def sees(self, i: int, point_m: np.ndarray) -> bool:
+        return self.camera.sees(self.sim.states[i], point_m)
+
+    def _goal_distance(self, i: int) -> float:
+        return float(np.linalg.norm(self.goal_of(i) - self.sim.states[i].pos_m))
+
+    def _heading_cos(self, i: int) -> float:
+        s = self.sim.states[i]
+        d = self.look_at_of(i) - s.pos_m
+        horiz = math.hypot(d[0], d[1])
+        if horiz < 1e-6:
+            return 1.0
+        yaw = yaw_of(s.R)
+        return (d[0] * math.cos(yaw) + d[1] * math.sin(yaw)) / horiz
+
+    def _potentials(self, i: int) -> dict[str, float]:
+        return {"progress": -self._distance[i], "heading": self._heading_cos(i)}
+
+    def _out_of_bounds(self, i: int) -> bool:
+        p = self.sim.states[i].pos_m
+        s = self.scenario
+        return bool(abs(p[0]) > s.bounds_xy_m or abs(p[1]) > s.bounds_xy_m or p[2] > s.bounds_z_m)
+
+    def _park(self, i: int) -> None:
+        """Take a done drone out of the airspace (see the module docstring)."""
+        self._active[i] = False
+        park = RigidBodyState.at_rest(np.array([60.0 * (i + 1), 60.0, PARK_HEIGHT_M]), np.array([0.0, 0.0, 0.0, 1.0]))
+        self.sim.world.reset_drone(i, park)
+        self.sim.states[i] = self.sim.world.drone_state(i)
+
+    def _info(self, i: int, terms: dict[str, float] | None = None) -> dict[str, Any]:
+        info = {
+            "is_success": bool(self._success[i]),
+            "crashed": bool(self._crashed[i]),
+            "collided": bool(self._collided[i]),
+            "distance_m": self._distance[i],
+            "target_in_view": self.sees(i, self.look_at_of(i)),
+            "time_s": self.time_s,
+        }
+        for name, value in (terms or {}).items():
+            info[f"reward_{name}"] = float(value)
+        info.update(self._task_info(i))
+        return info
