@@ -60,14 +60,15 @@ class Scene:
 
     def place_distractors(
         self, rng: np.random.Generator, origin_m: np.ndarray, heading_rad: float, avoid_m: list[np.ndarray],
-        scenery_rng: np.random.Generator | None = None,
+        scenery_rng: np.random.Generator | None = None, occluded_goal_m: np.ndarray | None = None,
     ) -> list[np.ndarray]:
         """Lay out the episode's world around the start and the goal points ``avoid_m`` (in flight order).
 
         Distractors go 1.5-6 m ahead within ±40° of the heading, ≥ 1 m from ``avoid_m``, drawn from
         ``rng``. Then, from ``scenery_rng`` (the episode's scenery stream; by default a stream spawned
         from ``rng`` without drawing from it): the sky's heading and the scenery, out of the
-        corridor start → ``avoid_m``. Occluder posts stand in front of the first goal point.
+        corridor start → ``avoid_m``. Occluder posts stand in front of ``occluded_goal_m`` (default: the
+        first goal point).
 
         Returns:
             The distractor positions.
@@ -86,8 +87,8 @@ class Scene:
         scenery_rng = scenery_rng if scenery_rng is not None else rng.spawn(1)[0]
         self.world.sky.yaw_rad = scenery_rng.uniform(-math.pi, math.pi)
         self.scenery.place(scenery_rng, origin_m, heading_rad, avoid_m, placed)
-        if avoid_m:
-            self.occluders.place(avoid_m[0], origin_m)
+        if occluded_goal_m is not None or avoid_m:
+            self.occluders.place(avoid_m[0] if occluded_goal_m is None else occluded_goal_m, origin_m)
         return placed
 
     def follow_goal(self, goal_m: np.ndarray) -> None:

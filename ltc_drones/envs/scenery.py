@@ -15,7 +15,8 @@ Keep-out rules, so that no privileged expert is ever blocked (tests/envs/test_sc
 slot is free when an object of the largest radius there keeps
 * ``CORRIDOR_CLEARANCE_M`` from the flight corridor, the polyline from the start through every goal
   point (the target, the hold point, the markers in order);
-* FollowTarget's target wanders: it turns back once ``FOLLOW_TURN_BACK * bounds_xy_m`` from the
+* FollowTarget's target (and MultiFollow's leader, with 0.3 m more and the formation's radius beyond
+  1 m added) wanders: it turns back once ``FOLLOW_TURN_BACK * bounds_xy_m`` from the
   centre (``follow_target.py``), so there the scenery keeps out of the square of half-size
   ``FOLLOW_TURN_BACK * bounds_xy_m + FOLLOW_MARGIN_M`` around the centre instead;
 * 0.5 m from the distractors.
@@ -98,8 +99,10 @@ class Scenery:
         urban = round(scenario.urban_fraction * n)
         self.objects = [self._build(k, k < urban, atlas_png) for k in range(n)]
         self.max_radius_m = max((o.radius_m for o in self.objects), default=0.0)
-        if scenario.task == "follow-target":
-            self.keep_out_half_m: float | None = FOLLOW_TURN_BACK * scenario.bounds_xy_m + FOLLOW_MARGIN_M
+        if scenario.task in ("follow-target", "multi-follow"):
+            # MultiFollow's followers fly on an arc of formation_radius_m around the leader, not ~1 m behind it.
+            extra = max(0.0, scenario.formation_radius_m - 1.0) + 0.3 if scenario.task == "multi-follow" else 0.0
+            self.keep_out_half_m: float | None = FOLLOW_TURN_BACK * scenario.bounds_xy_m + FOLLOW_MARGIN_M + extra
         else:
             self.keep_out_half_m = None
 

@@ -251,7 +251,7 @@ class MultiDroneEnv(ParallelEnv):
         centre = np.mean([st.pos_m for st in starts], axis=0)
         heading = float(np.angle(np.mean([np.exp(1j * yaw_of(st.R)) for st in starts])))
         self.scene.place_distractors(self.rngs.layout, centre, heading, self._layout_points_m(),
-                                     scenery_rng=self.rngs.scenery)
+                                     scenery_rng=self.rngs.scenery, occluded_goal_m=self.look_at_of(0))
         for sh in self._shifts:
             sh.reset(self.rngs.layout)
         self.sim.reset(starts, self.rngs.wind)
@@ -300,6 +300,7 @@ class MultiDroneEnv(ParallelEnv):
                 contacts[i] |= sim.world.contact_bodies(i)
         sim.advance_wind()
         self._task_advance(self.clock.ctrl_dt_s)
+        self.scene.follow_goal(self.look_at_of(0))  # occluders stay with a moving leader
         self._step_count += 1
         observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
         at_limit = self.time_s >= self.scenario.episode_len_s - 1e-9

@@ -44,12 +44,14 @@ class MultiFlyToTargetEnv(MultiDroneEnv):
         centre = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), 0.0])
         left = np.array([-math.sin(heading), math.cos(heading), 0.0])
         starts: list[RigidBodyState] = []
+        self._starts_m = np.zeros((self.num_drones, 3))
         for i in range(self.num_drones):
             p = centre + (i - (self.num_drones - 1) / 2.0) * s.formation_spacing_m * left
             p[2] = rng.uniform(*s.start_height_m)
             yaw = heading + math.radians(rng.uniform(-10.0, 10.0))
             start = RigidBodyState.at_rest(p, euler_to_quat(0.0, 0.0, yaw))
             starts.append(start)
+            self._starts_m[i] = p
             self.targets_m[i] = self._target_for(rng, start, self.targets_m[:i])
             self.sim.world.move_body(self.target_ids[i], self.targets_m[i])
         return starts
@@ -69,6 +71,10 @@ class MultiFlyToTargetEnv(MultiDroneEnv):
 
     def goal_of(self, i: int) -> np.ndarray:
         return self.targets_m[i]
+
+    def _layout_points_m(self) -> list[np.ndarray]:
+        """Every drone's start and target in turn: the scenery keeps out of each start → target path."""
+        return [p for i in range(self.num_drones) for p in (self._starts_m[i], self.targets_m[i])]
 
     def _agent_outcome(self, i: int) -> tuple[bool, bool]:
         reached = self._distance[i] <= self.scenario.success_radius_m

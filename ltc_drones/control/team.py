@@ -1,0 +1,115 @@
+"""Privileged team experts for the multi-agent tasks, with simple collision avoidance.
+
+:class:`TeamExpert` flies every agent of a :class:`~ltc_drones.envs.multi.base.MultiDroneEnv` at
+once: ``reset(num_envs=env.num_drones)`` after ``env.reset`` and ``act(obs=None, episode_start=None)
+-> (num_drones, 4)`` actions in agent order (rows of agents that are done are zeros). Each agent's
+guidance law is the single-agent expert's, read from its :class:`~ltc_drones.envs.multi.base.DroneAgent`
+view:
+
+* MultiFollow: fly to the agent's formation slot with the leader's velocity fed forward, facing the leader;
+* MultiFlyToTarget: fly straight at the agent's own target, facing it.
+
+Collision avoidance adds, for every other flying drone closer than ``avoid_radius_m``, a velocity
+away from it that grows linearly as the gap closes (``avoid_gain`` m/s at contact), turned
+``avoid_turn_deg`` to the right so that two drones meeting head-on pass each other rather than
+stall, and a vertical term that moves the higher drone up and the lower one down (so no drone
+lingers in another's downwash).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..sim.rotation import yaw_of
+from ..sim.state import RigidBodyState
+from .cascade import clip_velocity, world_to_body_yaw
+from .experts import Expert, ExpertConfig
+
+
+@dataclass(frozen=True)
+class AvoidanceConfig:
+    """Gains of the repulsive collision-avoidance term."""
+
+    avoid_radius_m: float = 0.6
+    avoid_gain: float = 1.5
+    """Repulsive speed (m/s) when two drones touch; zero at ``avoid_radius_m``."""
+    avoid_turn_deg: float = 30.0
+    vertical_gain: float = 0.6
+    """Vertical separation speed (m/s) when two drones touch, for drones above or below each other."""
+
+
+def avoidance_velocity(here_m: np.ndarray, others_m: np.ndarray, config: AvoidanceConfig) -> np.ndarray:
+    """World-frame velocity (3,) that pushes a drone at ``here_m`` away from the drones at ``others_m`` (K, 3)."""
+    v = np.zeros(3)
+    r = config.avoid_radius_m
+    turn = math.radians(config.avoid_turn_deg)
+    c, s = math.cos(-turn), math.sin(-turn)
+    for other in np.asarray(others_m).reshape(-1, 3):
+        d = here_m - other
+        dist = float(np.linalg.norm(d))
+        if dist >= r:
+            continue
+        push = (r - dist) / r
+        horiz = math.hypot(d[0], d[1])
+        ux, uy = (d[0] / horiz, d[1] / horiz) if horiz > 1e-6 else (1.0, 0.0)
+        ux, uy = c * ux - s * uy, s * ux + c * uy  # turned to the right
+        v[0] += config.avoid_gain * push * ux
+        v[1] += config.avoid_gain * push * uy
+        v[2] += config.vertical_gain * push * (1.0 if d[2] >= 0 else -1.0)
+    return v
+
+
+class AgentExpert(Expert):
+    """One agent's guidance law (slot following or reaching) plus collision avoidance."""
+
+    def __init__(self, view, config: ExpertConfig | None = None, avoidance: AvoidanceConfig | None = None) -> None:
+        super().__init__(view, config)
+        self.avoidance = avoidance or AvoidanceConfig()
+        self.follows = view.TASK == "follow-target"
+
+    def velocity_command(self, state: RigidBodyState) -> np.ndarray:
+        view, cfg = self.env, self.config
+        d = view.goal_pos_m - state.pos_m
+        if self.follows:
+            v_world = view.target_vel_mps + cfg.pos_gain * d
+        else:
+            dist = float(np.linalg.norm(d))
+            v_world = d / max(dist, 1e-9) * min(cfg.cruise_mps, cfg.pos_gain * dist)
+        v_world = v_world + avoidance_velocity(state.pos_m, view.other_positions_m(), self.avoidance)
+        cmd = clip_velocity(world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
+        return np.append(cmd, self._yaw_rate_toward(state, view.look_at_m))
+
+
+class TeamExpert:
+    """The privileged expert of every agent of a multi-agent env (see the module docstring).
+
+    Args:
+        env: a :class:`~ltc_drones.envs.multi.base.MultiDroneEnv`.
+        config: guidance gains shared with the single-agent experts.
+        avoidance: collision-avoidance gains.
+    """
+
+    def __init__(self, env, config: ExpertConfig | None = None, avoidance: AvoidanceConfig | None = None) -> None:
+        self.env = env
+        self.experts = [AgentExpert(env.agent_views[a], config, avoidance) for a in env.possible_agents]
+
+    def reset(self, num_envs: int | None = None) -> None:
+        """Clear every agent's controller state (call after ``env.reset``)."""
+        n = len(self.experts)
+        if num_envs is not None and num_envs != n:
+            raise ValueError(f"TeamExpert flies the env's {n} agents; reset it with num_envs={n}, got {num_envs}")
+        for e in self.experts:
+            e.reset()
+
+    def act(self, obs=None, episode_start=None) -> np.ndarray:
+        """Actions (num_drones, 4) for the true states; rows of agents that are done are zeros."""
+        if episode_start is not None and np.any(episode_start):
+            self.reset()
+        out = np.zeros((len(self.experts), 4), dtype=np.float32)
+        for i, e in enumerate(self.experts):
+            if e.env.active:
+                out[i] = e.act()
+        return out
