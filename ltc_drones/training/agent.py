@@ -11,6 +11,7 @@ import torch
 
 from ..models import Policy
 from .checkpoint import CheckpointError, policy_from_checkpoint, read_checkpoint
+from .multi_agent import agent_observation_space, is_multi_env, is_multi_task, task_env_id, team_size
 
 
 def observation_spec(space) -> dict[str, Any]:
@@ -23,10 +24,23 @@ def observation_spec(space) -> dict[str, Any]:
 
 
 def env_spec_of(env, task: str, scenario: str) -> dict[str, Any]:
+    """What a checkpoint records of the env it was trained in; for a multi-agent env, one agent's observation
+    space and ``num_drones`` (the policy flies each agent; it may fly teams of another size)."""
     base = env.unwrapped
-    return {"task": task, "env_id": env.spec.id if env.spec else None, "obs": base.obs_mode, "act": base.act_mode,
-            "scenario": scenario, "ctrl_hz": base.clock.ctrl_hz, "physics_hz": base.clock.physics_hz,
-            "observation_space": observation_spec(env.observation_space)}
+    spec = {"task": task, "env_id": task_env_id(task) if is_multi_env(env) else (env.spec.id if env.spec else None),
+            "obs": base.obs_mode, "act": base.act_mode, "scenario": scenario, "ctrl_hz": base.clock.ctrl_hz,
+            "physics_hz": base.clock.physics_hz, "observation_space": observation_spec(agent_observation_space(env))}
+    if is_multi_env(env):
+        spec["num_drones"] = team_size(env)
+    return spec
+
+
+def _multi_owner(env):
+    """The multi-agent env behind ``env`` (itself, or the env of an ``agent_view_env`` handle), else None."""
+    if is_multi_env(env):
+        return env
+    owner = getattr(getattr(env, "unwrapped", None), "env", None)
+    return owner if is_multi_env(owner) else None
 
 
 class Agent:
@@ -35,7 +49,9 @@ class Agent:
     ``reset(num_envs)`` once, then ``act(obs, episode_start)`` every control step: one observation
     gives one action ``(4,)``; a batch of ``num_envs`` observations (a Gymnasium vector env) gives
     ``(num_envs, 4)``. The recurrent state is kept between calls; ``episode_start`` (one bool per env)
-    clears it for the envs whose episode begins with this observation.
+    clears it for the envs whose episode begins with this observation. An agent trained on a
+    multi-agent task flies every agent of a team as such a batch (``reset(num_drones)``; see
+    :func:`ltc_drones.envs.multi.rollout.run_team_episode`), each with its own recurrent state.
 
     Args:
         policy: the network.
@@ -62,9 +78,28 @@ class Agent:
         self.state = self.policy.initial_state(num_envs)
 
     def check_env(self, env) -> None:
-        """Raise :class:`CheckpointError` if ``env`` is not the kind of env this agent was trained for."""
-        base = env.unwrapped
-        have = observation_spec(env.observation_space)
+        """Raise :class:`CheckpointError` if ``env`` is not the kind of env this agent was trained for.
+
+        ``env`` is a single-agent env, a multi-agent env, or one agent's handle on a multi-agent env
+        (:func:`ltc_drones.envs.multi.rollout.agent_view_env`). An agent trained on a multi-agent task
+        is refused on a single-agent env and vice versa, even where the observation spaces agree (``rgb``):
+        the tasks differ. Agents of a multi-agent task fly teams of any size (the policy is per agent).
+        """
+        owner = _multi_owner(env)
+        task = self.env_spec.get("task")
+        if is_multi_task(task) and owner is None:
+            raise CheckpointError(
+                f"agent {self.source} was trained on the multi-agent task {task!r} (one policy flying each of "
+                f"{self.env_spec.get('num_drones')} drones) and flies multi-agent envs only, not the single-agent "
+                f"{type(env.unwrapped).__name__}; fly it in ltc_drones.envs.multi.make_multi_env({task!r}, ...)"
+            )
+        if owner is not None and not is_multi_task(task):
+            raise CheckpointError(
+                f"agent {self.source} was trained on the single-agent task {task!r} and does not fly the "
+                f"multi-agent {owner.TASK!r} env; train one there with ltc-drones train --task {owner.TASK}"
+            )
+        base = env.unwrapped if owner is None else owner
+        have = observation_spec(agent_observation_space(env if owner is None else owner))
         want = self.env_spec["observation_space"]
         if have != want:
             raise CheckpointError(

@@ -5,6 +5,10 @@ stores each as a shard (see :mod:`ltc_drones.training.storage`). Episodes alread
 are skipped, so running the same command again after an interruption completes the set without
 repeating or losing any episode; a different request for the same folder raises an error.
 Episode ``k`` of a collection with base seed ``s`` flies env seed ``ltc_drones.seeding.demo_seeds(s, n)[k]``.
+
+Multi-agent tasks (see :mod:`ltc_drones.training.multi_agent`): episode ``k`` is a team episode flown
+by the team expert and stored as ``num_drones`` shards, one per agent; it counts as done only when all
+of them are on disk, and flying it again (to refill a lost shard) writes the same shards.
 """
 
 from __future__ import annotations
@@ -20,24 +24,34 @@ import numpy as np
 from .. import __version__
 from ..atomic import write_json_atomic
 from ..control.protocol import Controller
-from ..envs.registration import env_id_for
 from ..parallel import process_pool
 from ..seeding import SCHEME, check_training_seed, demo_seeds
+from .multi_agent import (
+    agent_observation_space,
+    check_num_drones,
+    fly_labelled_team_episode,
+    is_multi_env,
+    is_multi_task,
+    make_task_env,
+    make_task_expert,
+    task_env_id,
+)
 from .storage import (
     FORMAT,
     MANIFEST,
     SCHEMA_VERSION,
     DatasetError,
     check_manifest_matches,
-    completed_episodes,
+    completed_team_episodes,
     read_manifest,
+    stack_episode,
     write_episode,
 )
 
 
 @dataclass(frozen=True)
 class CollectSpec:
-    """What to collect: the env, its modes and scenario, and the seeding."""
+    """What to collect: the env, its modes and scenario, the team size of a multi-agent task, the seeding."""
 
     task: str
     obs: str = "rgb"
@@ -46,45 +60,45 @@ class CollectSpec:
     base_seed: int = 0
     physics_hz: int = 240
     ctrl_hz: int = 30
+    num_drones: int = 2
+    """Drones of a multi-agent task (2-8); ignored by single-agent tasks."""
 
     def __post_init__(self) -> None:
         check_training_seed(self.base_seed, "base_seed")
+        if self.multi:
+            check_num_drones(self.num_drones)
+
+    @property
+    def multi(self) -> bool:
+        return is_multi_task(self.task)
+
+    @property
+    def team_size(self) -> int:
+        """Agents (and shards) per episode: ``num_drones`` for a multi-agent task, else 1."""
+        return self.num_drones if self.multi else 1
 
     def make_env(self):
-        from ..envs import make_env
-
-        return make_env(self.task, obs=self.obs, act=self.act, scenario=self.scenario,
-                        physics_hz=self.physics_hz, ctrl_hz=self.ctrl_hz)
+        """The env: Gymnasium for a single-agent task, PettingZoo for a multi-agent one."""
+        return make_task_env(self.task, obs=self.obs, act=self.act, scenario=self.scenario,
+                             physics_hz=self.physics_hz, ctrl_hz=self.ctrl_hz, num_drones=self.num_drones)
 
     def manifest(self, source: str = "expert") -> dict:
         env = self.make_env()
         cam = env.unwrapped.camera.config
-        space = env.observation_space
+        space = agent_observation_space(env)
         env.close()
         kin = space["kin"] if "kin" in getattr(space, "spaces", {}) else (space if self.obs == "kin" else None)
-        return {
+        manifest = {
             "format": FORMAT, "schema_version": SCHEMA_VERSION, "package_version": __version__,
-            "env_id": env_id_for(self.task), "task": self.task, "obs": self.obs, "act": self.act,
+            "env_id": task_env_id(self.task), "task": self.task, "obs": self.obs, "act": self.act,
             "scenario": self.scenario, "physics_hz": self.physics_hz, "ctrl_hz": self.ctrl_hz,
             "image_hw": [cam.height, cam.width], "kin_dim": 0 if kin is None else int(kin.shape[0]),
             "base_seed": self.base_seed, "source": source, "seeding": SCHEME,
         }
-
-
-def split_obs(obs) -> dict[str, np.ndarray]:
-    """Observation -> named arrays ``kin`` / ``rgb``."""
-    if isinstance(obs, dict):
-        return {"kin": obs["kin"], "rgb": obs["rgb"]}
-    return {"rgb": obs} if obs.dtype == np.uint8 and obs.ndim == 3 else {"kin": obs}
-
-
-def stack_episode(observations: list, labels: list, executed: list, rewards: list, seed: int,
-                  success: bool) -> dict[str, np.ndarray]:
-    parts = [split_obs(o) for o in observations]
-    arrays = {f"obs_{k}": np.stack([p[k] for p in parts]) for k in parts[0]}
-    arrays.update(label=np.asarray(labels, np.float32), executed=np.asarray(executed, np.float32),
-                  reward=np.asarray(rewards, np.float32), seed=np.int64(seed), success=np.bool_(success))
-    return arrays
+        if self.multi:
+            manifest.update(num_drones=self.num_drones,
+                            shard_layout="shard k * num_drones + i holds agent i (drone_i) of team episode k")
+        return manifest
 
 
 _WORKER_ENV: dict = {}
@@ -131,18 +145,33 @@ def fly_labelled_episode(env, expert: Controller, seed: int, learner: Controller
     return stack_episode(observations, labels, executed, rewards, seed, info["is_success"])
 
 
-def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, int, bool]:
-    """Worker: fly one expert episode and write its shard. Returns (index, steps, success)."""
-    from ..control import make_expert
+def fly_labelled(env, expert: Controller, seed: int, **kwargs) -> list[dict[str, np.ndarray]]:
+    """One labelled episode of either kind of env, as a list of shard arrays (one per agent).
 
+    ``kwargs`` (learner, beta, mix_rng, takeover_steps) as in :func:`fly_labelled_episode` and
+    :func:`~ltc_drones.training.multi_agent.fly_labelled_team_episode`.
+    """
+    if is_multi_env(env):
+        return fly_labelled_team_episode(env, expert, seed, **kwargs)
+    return [fly_labelled_episode(env, expert, seed, **kwargs)]
+
+
+def write_team_episode(folder: Path, index: int, shards: list[dict[str, np.ndarray]]) -> None:
+    """Write episode ``index``'s shards (one per agent) as shards ``index * len(shards) + i``."""
+    for i, arrays in enumerate(shards):
+        write_episode(folder, index * len(shards) + i, arrays)
+
+
+def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, int, bool]:
+    """Worker: fly one expert episode and write its shard(s). Returns (index, agent-steps, (team) success)."""
     if spec not in _WORKER_ENV:
         _WORKER_ENV.clear()
         env = spec.make_env()
-        _WORKER_ENV[spec] = (env, make_expert(env))
+        _WORKER_ENV[spec] = (env, make_task_expert(env))
     env, expert = _WORKER_ENV[spec]
-    arrays = fly_labelled_episode(env, expert, demo_seeds(spec.base_seed, index + 1)[index])
-    write_episode(Path(folder), index, arrays)
-    return index, len(arrays["label"]), bool(arrays["success"])
+    shards = fly_labelled(env, expert, demo_seeds(spec.base_seed, index + 1)[index])
+    write_team_episode(Path(folder), index, shards)
+    return index, sum(len(a["label"]) for a in shards), all(bool(a["success"]) for a in shards)
 
 
 @dataclass
@@ -153,12 +182,16 @@ class CollectResult:
     successes_new: int
     steps_new: int
     wall_time_s: float
+    shards_per_episode: int = 1
+    """Agents of a multi-agent task (one shard each per episode); 1 for single-agent tasks."""
 
 
 def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, workers: int = 1,
                            progress: bool = True, folder_option: str = "--out") -> CollectResult:
     """Collect ``episodes`` expert episodes into ``out`` (resuming what is already there).
 
+    For a multi-agent task an episode is a team episode (``spec.num_drones`` shards); the counts of
+    the result are team episodes and team successes (every agent succeeded), ``steps_new`` agent-steps.
     ``folder_option`` names the command-line option that chose ``out``, for error messages.
 
     Raises:
@@ -180,11 +213,12 @@ def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, wo
     write_json_atomic(folder / MANIFEST, {**wanted, "episodes_requested": episodes})
     for stale in folder.glob(".episode_*.tmp"):  # left by a process killed while writing
         stale.unlink()
-    done = completed_episodes(folder)
+    done = completed_team_episodes(folder, spec.team_size)
     todo = [k for k in range(episodes) if k not in done]
     t0 = time.perf_counter()
     successes = steps = 0
-    bar = _progress(len(todo), f"collect {spec.task}/{spec.obs}", progress)
+    what = f"{spec.task}x{spec.num_drones}" if spec.multi else spec.task
+    bar = _progress(len(todo), f"collect {what}/{spec.obs}", progress)
     try:
         if workers == 1:
             for k in todo:
@@ -199,15 +233,15 @@ def collect_demonstrations(spec: CollectSpec, episodes: int, out: str | Path, wo
                     successes, steps = successes + ok, steps + n
                     bar.update(1)
     except BrokenProcessPool as exc:
-        have = len(completed_episodes(folder))
+        have = len(completed_team_episodes(folder, spec.team_size))
         raise RuntimeError(
             f"a collection worker died; {have} complete episodes are saved in {folder}. "
             "Run the same command again to resume."
         ) from exc
     finally:
         bar.close()
-    return CollectResult(folder, len(todo), len(completed_episodes(folder)), successes, steps,
-                         time.perf_counter() - t0)
+    return CollectResult(folder, len(todo), len(completed_team_episodes(folder, spec.team_size)), successes,
+                         steps, time.perf_counter() - t0, spec.team_size)
 
 
 def _progress(total: int, desc: str, enabled: bool):

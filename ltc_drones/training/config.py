@@ -23,7 +23,11 @@ class TrainConfig:
     """Everything a run needs; ``ltc-drones train`` fills it from its options."""
 
     task: str = "fly-to-target"
-    """Task: hover, fly-to-target, follow-target or hiking."""
+    """Task: hover, fly-to-target, follow-target, hiking, or a multi-agent task (multi-follow,
+    multi-fly-to-target) where one shared policy flies each of --num-drones drones."""
+    num_drones: int = 2
+    """Drones of a multi-agent task, 2-8 (ignored by single-agent tasks). Demonstrations and DAgger rounds fly
+    teams of this size; each drone's flight is one training sequence."""
     obs: str = "kin"
     """Observation mode of the env and the policy: kin (privileged state vector), rgb (onboard camera) or
     rgb_kin (camera plus proprioception)."""
@@ -41,10 +45,11 @@ class TrainConfig:
     """Training seed in [0, 1000000): weights, data split, sampling, demonstration and DAgger env seeds
     (ranges in ltc_drones.seeding)."""
     data: tuple[str, ...] = ()
-    """Demonstration folders. Empty: data/<task>__<obs>__<act>__<scenario>__seed<seed>__expert, collected
-    (or completed) with demo_episodes expert episodes."""
+    """Demonstration folders. Empty: data/<task>__<obs>__<act>__<scenario>__seed<seed>__expert (multi-agent
+    tasks: data/<task>__n<num_drones>__...), collected (or completed) with demo_episodes expert episodes."""
     demo_episodes: int = 100
-    """Expert episodes in the default demonstration folder (collected when missing; ignored with --data)."""
+    """Expert episodes in the default demonstration folder (collected when missing; ignored with --data); for a
+    multi-agent task, team episodes (one sequence per drone)."""
     workers: int = 2
     """Worker processes for collecting demonstrations."""
     core_config: dict[str, Any] = field(default_factory=dict)
@@ -84,7 +89,7 @@ class TrainConfig:
     dagger_rounds: int = 4
     """DAgger rounds after behaviour cloning (with --algo dagger)."""
     dagger_episodes: int = 20
-    """Learner-flown episodes per DAgger round."""
+    """Learner-flown episodes per DAgger round (team episodes for a multi-agent task)."""
     dagger_beta: float = 0.5
     """Probability that the expert's action is flown in round 1, in [0, 1]; halves every round."""
     finetune_iterations: int = 300
@@ -96,18 +101,19 @@ class TrainConfig:
     been out of the onboard camera's view for this long (seconds), the expert flies until it is back in
     view. None: the learner keeps control."""
     eval_episodes: int = 20
-    """Closed-loop model-selection episodes after each DAgger round (seeds disjoint from test seeds)."""
+    """Closed-loop model-selection episodes after each DAgger round (seeds disjoint from test seeds); for a
+    multi-agent task the score is the team success rate (every drone succeeded)."""
     out: str = "runs"
     """Folder that receives the run folder <task>__<arch>__<algo>__<seed>__<time>."""
 
     def __post_init__(self) -> None:
         from ..envs.actions import ACT_MODES
         from ..envs.base import OBS_MODES
-        from ..envs.registration import ENV_IDS
+        from ..envs.scenario import TASKS
         from ..models import CORE_NAMES
         from ..models.perception import POOLS
 
-        for name, what, valid in (("task", "tasks", ENV_IDS), ("obs", "observation modes", OBS_MODES),
+        for name, what, valid in (("task", "tasks", TASKS), ("obs", "observation modes", OBS_MODES),
                                   ("act", "action modes", ACT_MODES), ("arch", "architectures", CORE_NAMES),
                                   ("algo", "algorithms", ALGOS), ("loss", "losses", LOSSES),
                                   ("conv_pool", "poolings", POOLS)):
@@ -115,6 +121,12 @@ class TrainConfig:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; valid {what}: {', '.join(valid)} "
                                  f"(option --{name.replace('_', '-')})")
         object.__setattr__(self, "data", tuple(str(d) for d in self.data))
+        if self.multi:
+            from .multi_agent import check_num_drones
+
+            check_num_drones(self.num_drones)
+        else:
+            _check_int("num_drones", self.num_drones, 1)
         try:
             check_training_seed(self.seed)
         except (TypeError, ValueError) as exc:
@@ -169,9 +181,17 @@ class TrainConfig:
             raise ValueError(f"scenario={self.scenario!r}: {exc} (option --scenario)") from None
 
     @property
+    def multi(self) -> bool:
+        """Whether the task is a multi-agent task (one shared policy flies ``num_drones`` drones)."""
+        from .multi_agent import is_multi_task
+
+        return is_multi_task(self.task)
+
+    @property
     def default_data_folder(self) -> str:
-        """Where the demonstrations go when ``data`` is empty; one folder per env and seed."""
-        return f"data/{self.task}__{self.obs}__{self.act}__{self.scenario}__seed{self.seed}__expert"
+        """Where the demonstrations go when ``data`` is empty; one folder per env (and team size) and seed."""
+        env = f"{self.task}__n{self.num_drones}" if self.multi else self.task
+        return f"data/{env}__{self.obs}__{self.act}__{self.scenario}__seed{self.seed}__expert"
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

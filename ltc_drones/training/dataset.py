@@ -23,6 +23,13 @@ class EpisodeRef:
     index: int
     path: Path
     steps: int
+    team_size: int = 1
+    """Shards per episode of its folder (the drones of a multi-agent task): shard ``index`` belongs to team
+    episode ``index // team_size``."""
+
+    @property
+    def team_key(self) -> tuple[Path, int]:
+        return self.folder, self.index // self.team_size
 
 
 @dataclass
@@ -41,7 +48,8 @@ class DemoDataset:
     Args:
         folders: one or more folders written by collection or DAgger.
         cache_episodes: how many decoded episodes to keep in memory.
-        first_episodes: use only the episodes numbered below this in each folder (default: all).
+        first_episodes: use only the episodes numbered below this in each folder (default: all); of a
+            multi-agent task, the shards of the team episodes numbered below this.
     """
 
     def __init__(self, folders, cache_episodes: int = 512, first_episodes: int | None = None) -> None:
@@ -54,10 +62,11 @@ class DemoDataset:
             m = read_manifest(folder)
             same = {k: self.manifest.get(k) for k in ("env_id", "obs", "act", "ctrl_hz", "kin_dim", "image_hw")}
             check_manifest_matches(m, same, folder, f"train on folders of one env (unlike {folders[0]})")
+            team = int(m.get("num_drones", 1))
             for index, path in completed_episodes(folder).items():
-                if first_episodes is not None and index >= first_episodes:
+                if first_episodes is not None and index >= first_episodes * team:
                     continue
-                self.episodes.append(EpisodeRef(folder, index, path, _episode_steps(path)))
+                self.episodes.append(EpisodeRef(folder, index, path, _episode_steps(path), team))
         if not self.episodes:
             raise DatasetError(f"no episodes in {', '.join(map(str, folders))}; collect some first")
         self._cache: OrderedDict[Path, dict[str, np.ndarray]] = OrderedDict()
@@ -66,9 +75,9 @@ class DemoDataset:
 
     def check_env(self, task: str | None = None, obs: str | None = None, act: str | None = None) -> None:
         """Raise :class:`DatasetError` if the data were collected for another env."""
-        from ..envs.registration import env_id_for
+        from .multi_agent import task_env_id
 
-        wanted = {"env_id": env_id_for(task) if task else None, "obs": obs, "act": act}
+        wanted = {"env_id": task_env_id(task) if task else None, "obs": obs, "act": act}
         wanted = {k: v for k, v in wanted.items() if v is not None}
         check_manifest_matches(self.manifest, wanted, self.episodes[0].folder,
                                "pass demonstrations of this env with --data, or leave --data out to collect them")
@@ -97,11 +106,17 @@ class DemoDataset:
         return data
 
     def split(self, val_fraction: float, rng: np.random.Generator) -> tuple[list[int], list[int]]:
-        """Episode indices for training and validation (split by episode, never by step)."""
-        n = len(self.episodes)
+        """Episode indices for training and validation (split by episode, never by step; the shards of one
+        team episode, which share a world, stay on the same side)."""
+        teams: dict[tuple[Path, int], list[int]] = {}
+        for i, ref in enumerate(self.episodes):
+            teams.setdefault(ref.team_key, []).append(i)
+        members = list(teams.values())
+        n = len(members)
         order = rng.permutation(n)
         n_val = min(n - 1, max(1, round(val_fraction * n))) if n > 1 and val_fraction > 0 else 0
-        return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+        return (sorted(i for t in order[n_val:] for i in members[t]),
+                sorted(i for t in order[:n_val] for i in members[t]))
 
     def sample(self, episode_ids: list[int], batch: int, length: int, warmup: int,
                rng: np.random.Generator) -> WindowBatch:

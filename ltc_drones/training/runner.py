@@ -1,8 +1,8 @@
 """A training run: behaviour cloning on sequences, then optional DAgger rounds; resumable.
 
-The run folder ``runs/<task>__<arch>__<algo>__<seed>__<time>/`` holds ``config.json`` (resolved),
-``metrics.jsonl``, TensorBoard events in ``tb/``, ``best.pt`` and ``last.pt`` (atomic), and the
-DAgger data in ``dagger/round_XX/``. ``last.pt`` is written at every validation and at every change
+The run folder ``runs/<task>__<arch>__<algo>__<seed>__<time>/`` (``<task>-n<num_drones>`` for a
+multi-agent task) holds ``config.json`` (resolved), ``metrics.jsonl``, TensorBoard events in ``tb/``,
+``best.pt`` and ``last.pt`` (atomic), and the DAgger data in ``dagger/round_XX/``. ``last.pt`` is written at every validation and at every change
 of phase (behaviour cloning, DAgger collection, fine-tuning, final evaluation), with the optimiser,
 the step counters, the number of metric rows and every random generator. ``resume_run(folder)``
 continues from it, from any interruption (even inside a DAgger round: the round's finished episodes
@@ -13,6 +13,10 @@ its folder, to be resumed.
 
 Env seeds come from :mod:`ltc_drones.seeding`: demonstrations, DAgger rounds and the closed-loop
 model selection after each round use disjoint ranges, all disjoint from the test seeds.
+
+Multi-agent tasks train one policy shared by every drone: each drone's flight is one training
+sequence, DAgger's learner flies the whole team (one recurrent state per drone), model selection
+scores team success (see :mod:`ltc_drones.training.multi_agent`).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from .config import TrainConfig
 from .dagger import closed_loop_success, fly_round
 from .dataset import DemoDataset
 from .metrics_log import MetricsLog
+from .multi_agent import make_task_env, make_task_expert
 from .storage import read_manifest
 
 LTC_CORES = ("ltc", "ltc-ncp")
@@ -102,11 +107,9 @@ class Trainer:
         self.log = MetricsLog(folder)
 
     def _make_env(self):
-        from ..envs import make_env
-
         m = self.dataset.manifest
-        return make_env(self.cfg.task, obs=self.cfg.obs, act=self.cfg.act, scenario=self.cfg.scenario,
-                        physics_hz=m["physics_hz"], ctrl_hz=m["ctrl_hz"])
+        return make_task_env(self.cfg.task, obs=self.cfg.obs, act=self.cfg.act, scenario=self.cfg.scenario,
+                             physics_hz=m["physics_hz"], ctrl_hz=m["ctrl_hz"], num_drones=self.cfg.num_drones)
 
     # ---- checkpoints ------------------------------------------------------------------------
     def _rng_state(self) -> dict[str, Any]:
@@ -205,8 +208,6 @@ class Trainer:
         return True
 
     def dagger_round(self) -> None:
-        from ..control import make_expert
-
         cfg, st = self.cfg, self.state
         r = st["round"]
         agent = Agent(self.policy, self.env_spec)
@@ -215,8 +216,8 @@ class Trainer:
         beta = cfg.dagger_beta * 0.5**r
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
         takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
-        stats = fly_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest, cfg.dagger_episodes,
-                          beta, cfg.seed, r, progress=self.progress, takeover_steps=takeover)
+        stats = fly_round(self.env, agent, make_task_expert(self.env), self.round_folder(r), manifest,
+                          cfg.dagger_episodes, beta, cfg.seed, r, progress=self.progress, takeover_steps=takeover)
         self.dataset_add_round(r)
         st["wall_time_s"] += time.perf_counter() - t0
         st["rounds"].append({"round": r, "eval_success": success, "beta": beta, **stats})
@@ -271,14 +272,15 @@ class Trainer:
 
 
 def run_folder_name(cfg: TrainConfig) -> str:
-    return f"{cfg.task}__{cfg.arch}__{cfg.algo}__{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+    task = f"{cfg.task}-n{cfg.num_drones}" if cfg.multi else cfg.task
+    return f"{task}__{cfg.arch}__{cfg.algo}__{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def ensure_demonstrations(cfg: TrainConfig, progress: bool = True) -> None:
     """Collect the default expert demonstrations when no data folder was given (resuming a partial set)."""
     if cfg.data:
         return
-    spec = CollectSpec(cfg.task, cfg.obs, cfg.act, cfg.scenario, base_seed=cfg.seed)
+    spec = CollectSpec(cfg.task, cfg.obs, cfg.act, cfg.scenario, base_seed=cfg.seed, num_drones=cfg.num_drones)
     collect_demonstrations(spec, cfg.demo_episodes, Path(cfg.default_data_folder), workers=cfg.workers,
                            progress=progress, folder_option="--data")
 

@@ -9,6 +9,11 @@ Shard arrays (T = steps of the episode; ``obs_*[t]`` is what the agent saw befor
 ``obs_kin`` (T, kin_dim) float32 and/or ``obs_rgb`` (T, H, W, 3) uint8, ``label`` (T, 4) float32 (the
 expert's action), ``executed`` (T, 4) float32 (the action actually flown), ``reward`` (T,) float32,
 ``seed`` (), ``success`` ().
+
+Multi-agent tasks store one shard per agent: shard ``k * num_drones + i`` holds agent ``i``
+(``drone_i``) of team episode ``k``, as a demonstration sequence of that agent's own steps (plus
+``agent`` () and ``team_success`` ()); the manifest records ``num_drones``. A team episode is complete
+when all its shards are on disk (:func:`completed_team_episodes`).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ MANIFEST = "manifest.json"
 SHARD_RE = re.compile(r"^episode_(\d{6})\.npz$")
 # Keys that must agree between a manifest on disk and a new request for the same folder.
 IDENTITY_KEYS = ("env_id", "task", "obs", "act", "scenario", "ctrl_hz", "physics_hz", "image_hw", "kin_dim",
-                 "base_seed", "source", "seeding")
+                 "base_seed", "source", "seeding", "num_drones")
 
 
 class DatasetError(ValueError):
@@ -37,6 +42,23 @@ class DatasetError(ValueError):
 
 def shard_name(index: int) -> str:
     return f"episode_{index:06d}.npz"
+
+
+def split_obs(obs) -> dict[str, np.ndarray]:
+    """Observation -> named arrays ``kin`` / ``rgb``."""
+    if isinstance(obs, dict):
+        return {"kin": obs["kin"], "rgb": obs["rgb"]}
+    return {"rgb": obs} if obs.dtype == np.uint8 and obs.ndim == 3 else {"kin": obs}
+
+
+def stack_episode(observations: list, labels: list, executed: list, rewards: list, seed: int,
+                  success: bool) -> dict[str, np.ndarray]:
+    """One episode's steps -> the arrays of its shard (see the module docstring)."""
+    parts = [split_obs(o) for o in observations]
+    arrays = {f"obs_{k}": np.stack([p[k] for p in parts]) for k in parts[0]}
+    arrays.update(label=np.asarray(labels, np.float32), executed=np.asarray(executed, np.float32),
+                  reward=np.asarray(rewards, np.float32), seed=np.int64(seed), success=np.bool_(success))
+    return arrays
 
 
 def write_episode(folder: Path, index: int, arrays: dict[str, np.ndarray]) -> Path:
@@ -84,6 +106,15 @@ def completed_episodes(folder: Path) -> dict[int, Path]:
         if m:
             found[int(m.group(1))] = p
     return dict(sorted(found.items()))
+
+
+def completed_team_episodes(folder: Path, team_size: int) -> dict[int, list[Path]]:
+    """Team episode index -> its ``team_size`` shard paths, for every team episode whose shards are all on disk
+    (``team_size`` 1: every single-agent episode)."""
+    groups: dict[int, dict[int, Path]] = {}
+    for index, path in completed_episodes(folder).items():
+        groups.setdefault(index // team_size, {})[index % team_size] = path
+    return {k: [g[i] for i in range(team_size)] for k, g in groups.items() if len(g) == team_size}
 
 
 def load_episode(path: Path) -> dict[str, np.ndarray]:
