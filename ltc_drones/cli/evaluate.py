@@ -8,7 +8,7 @@ from typing import Literal
 
 from ..diagnostics.closed_loop import ClosedLoopDiagnostics
 from . import checks
-from .command import Command, usage_checks
+from .command import Command, UsageError, usage_checks
 
 
 @dataclass(frozen=True)
@@ -17,13 +17,19 @@ class EvaluateOptions:
     parallel worker processes; print a table (scenario x metric) and write per-episode records (JSONL) and
     per-scenario summaries. Every scenario uses the same episode seeds. Resumable: run the same command again
     to finish an interrupted evaluation. With --diagnostics, also attention on the target and causal interventions
-    (see --diagnostics)."""
+    (see --diagnostics). Multi-agent tasks (multi-follow, multi-fly-to-target; --num-drones): one controller flies
+    every drone (the team expert, or an agent with one recurrent state per drone); the table shows team success,
+    agent success, collision and crash rates and the task's metrics."""
 
     agent: str
     """Agent checkpoint file or folder (e.g. agents/fly-to-target__ltc-ncp__rgb), 'expert', or 'scripted:<name>'
     (hover-in-place, spin-in-place, fly-away)."""
     task: str | None = None
-    """Task key; default: the agent's task (fly-to-target for the expert and scripted controllers)."""
+    """Task key; default: the agent's task (fly-to-target for the expert and scripted controllers). Multi-agent
+    tasks: multi-follow, multi-fly-to-target."""
+    num_drones: int | None = None
+    """Drones of a multi-agent task (2-8); default: the agent's trained team size, 4 for the expert and scripted
+    controllers."""
     scenarios: str = "nominal"
     """Comma-separated scenarios, severity levels as name@level: e.g. nominal,fog@3,wind-gusts@5 (`ltc-drones
     envs` lists the shifts and their levels)."""
@@ -73,15 +79,20 @@ def run(o: EvaluateOptions) -> int:
 
             spec = ControllerSpec.parse(o.agent).env_spec()
             task = spec["task"] if spec else "fly-to-target"
-        request = make_request(o.agent, task, scenarios, o.episodes, o.seed, o.obs)  # refuses before flying
+        request = make_request(o.agent, task, scenarios, o.episodes, o.seed, o.obs,
+                               num_drones=o.num_drones)  # refuses before flying
+        if diagnostics is not None and request.multi_agent:
+            raise UsageError(f"--diagnostics runs on single-agent tasks only, not on {task}")
     name = Path(o.agent.rstrip("/")).name.removesuffix(".pt").replace(":", "-")
-    out = o.out or Path("runs") / "eval" / f"{name}__{task}__seed{o.seed}"
+    team = f"__n{request.num_drones}" if request.multi_agent else ""
+    out = o.out or Path("runs") / "eval" / f"{name}__{task}{team}__seed{o.seed}"
     checks.writable_folder("--out", out)
     result = evaluate(o.agent, task, scenarios, o.episodes, seed=o.seed, workers=o.workers, out=out, obs=request.obs,
-                      diagnostics=diagnostics)
+                      diagnostics=diagnostics, num_drones=request.num_drones)
     print(result.table())
     total = sum(s["successes"] for s in result.summaries.values())
-    print(f"{request.controller.label} on {task} (obs={request.obs}): {total}/{len(result.records)} successes over "
+    what = f"team successes with {request.num_drones} drones" if request.multi_agent else "successes"
+    print(f"{request.controller.label} on {task} (obs={request.obs}): {total}/{len(result.records)} {what} over "
           f"{len(scenarios)} scenario(s); records and summary in {out}")
     return 0
 

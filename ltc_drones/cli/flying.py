@@ -10,9 +10,11 @@ from typing import Any
 from .command import usage_checks
 
 
-def request_for(controller: str, task: str | None, scenarios: list[str], episodes: int, seed: int):
+def request_for(controller: str, task: str | None, scenarios: list[str], episodes: int, seed: int,
+                num_drones: int | None = None):
     """The evaluator's validated request (unknown controller, task or scenario, or an agent trained for another
-    task, are usage errors); ``task`` None: the agent's own task (``fly-to-target`` for the expert)."""
+    task, are usage errors); ``task`` None: the agent's own task (``fly-to-target`` for the expert);
+    ``num_drones``: drones of a multi-agent task (None: the agent's, else 4)."""
     from ..evaluation.evaluator import ControllerSpec, make_request
 
     with usage_checks():
@@ -20,7 +22,7 @@ def request_for(controller: str, task: str | None, scenarios: list[str], episode
         env_spec = spec.env_spec()
         if task is None:
             task = env_spec["task"] if env_spec else "fly-to-target"
-        return make_request(spec, task, scenarios, episodes, seed)
+        return make_request(spec, task, scenarios, episodes, seed, num_drones=num_drones)
 
 
 def fly(request, workers: int) -> Any:
@@ -28,17 +30,29 @@ def fly(request, workers: int) -> Any:
     from ..evaluation import evaluate
 
     return evaluate(request.controller, request.task, request.scenarios, request.episodes, request.seed,
-                    workers=workers, obs=request.obs, act=request.act)
+                    workers=workers, obs=request.obs, act=request.act, num_drones=request.num_drones)
 
 
-def record_video(request, scenario: str, seed: int, path: Path) -> tuple[Path, Any]:
-    """Fly episode ``seed`` of ``scenario`` again, recording the chase view beside the onboard view, into ``path``."""
-    from ..envs import make_env
-    from ..evaluation import record_episode, write_video
+def record_video(request, scenario: str, seed: int, path: Path, follower: int = 0) -> tuple[Path, Any]:
+    """Fly episode ``seed`` of ``scenario`` again, recording the chase view beside the onboard view, into ``path``
+    (multi-agent tasks: the whole team in the chase view, agent ``follower``'s onboard view beside it)."""
+    from ..evaluation import record_episode, record_team_episode, write_video
 
-    env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario, render_mode="rgb_array")
+    if request.multi_agent:
+        from ..envs.multi import make_multi_env
+
+        env = make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
+                             scenario=scenario, render_mode="rgb_array")
+    else:
+        from ..envs import make_env
+
+        env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario, render_mode="rgb_array")
     try:
-        record = record_episode(env, request.controller.build(env), seed)
+        controller = request.controller.build(env)
+        if request.multi_agent:
+            record = record_team_episode(env, controller, seed, follower)
+        else:
+            record = record_episode(env, controller, seed)
         return write_video(path, record.frames, fps=env.unwrapped.clock.ctrl_hz), record
     finally:
         env.close()
@@ -47,14 +61,19 @@ def record_video(request, scenario: str, seed: int, path: Path) -> tuple[Path, A
 def outcome(record: dict[str, Any]) -> str:
     """One line for an episode record."""
     what = "success" if record["success"] else "crash" if record["crashed"] else "failure"
+    if "agent_success" in record:  # a team episode
+        agents = record["agent_success"]
+        return (f"episode {record['episode']} (seed {record['seed']}): team {what} after {record['time_s']:.1f} s, "
+                f"{sum(agents)}/{len(agents)} agents succeeded, {record['collisions']} collision(s)")
     return (f"episode {record['episode']} (seed {record['seed']}): {what} after {record['time_s']:.1f} s, "
             f"final distance {record['final_distance_m']:.2f} m")
 
 
 def success_line(scenario: str, summary: dict[str, Any]) -> str:
-    """``scenario: k/n successes (p %, 95 % Wilson interval [lo, hi] %)``."""
+    """``scenario: k/n successes (p %, 95 % Wilson interval [lo, hi] %)`` (team successes for a team)."""
     lo, hi = summary["success_ci95"]
-    return (f"{scenario}: {summary['successes']}/{summary['episodes']} successes "
+    team = "team " if "agent_success_rate" in summary else ""
+    return (f"{scenario}: {summary['successes']}/{summary['episodes']} {team}successes "
             f"({100 * summary['success_rate']:.0f} %, 95 % Wilson interval {100 * lo:.0f}-{100 * hi:.0f} %)")
 
 

@@ -13,6 +13,11 @@ losing an episode), then ``records.jsonl`` (sorted by scenario and episode), ``s
 ``summary.csv`` (one row per scenario, see :func:`ltc_drones.evaluation.metrics.summarize`) and
 ``table.md``.
 
+Multi-agent tasks (``multi-follow``, ``multi-fly-to-target``; ``num_drones`` drones) work the same way, one
+record per team episode: one controller flies every agent (the team expert, a scripted controller per agent,
+or a shared-parameter agent with one recurrent state per agent); records and summaries are those of
+:mod:`.team` (team success, per-agent success, collision and crash rates, the task's metrics).
+
 With ``diagnostics`` (a provider, see :mod:`.probes`) the records, summaries and tables also carry what
 it measures (attention on the target, sanity checks, causal interventions); without, nothing changes.
 """
@@ -26,12 +31,13 @@ from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from ..atomic import write_atomic, write_json_atomic
 from ..envs.rollout import run_episode
+from .controllers import ControllerSpec, EvaluationError  # noqa: F401 - re-exported
 from .metrics import Trajectory, episode_metrics, summarize
 from .probes import UNITS_PARTIAL, DiagnosedRun, Diagnostics, EpisodeProbe, write_interventions
 from .tables import TABLE_COLUMNS, summary_csv, summary_table  # noqa: F401 - TABLE_COLUMNS re-exported
@@ -40,68 +46,8 @@ RECORDS = "records.jsonl"
 PARTIAL = "records.partial.jsonl"
 META = "meta.json"
 FOLLOW_TASKS = ("follow-target",)
-
-
-class EvaluationError(ValueError):
-    """An evaluation request is invalid (unknown controller, task or scenario, mismatched agent or folder)."""
-
-
-@dataclass(frozen=True)
-class ControllerSpec:
-    """What flies: ``agent`` (a checkpoint path), ``expert`` (privileged), or ``scripted`` (a name).
-
-    Specs are plain data so that worker processes can rebuild the controller.
-    """
-
-    kind: Literal["agent", "expert", "scripted"]
-    path: str = ""
-    """Checkpoint file or folder (agents) or the scripted controller's name."""
-
-    @classmethod
-    def parse(cls, text: str | os.PathLike | ControllerSpec) -> ControllerSpec:
-        """``"expert"``, ``"scripted:<name>"`` or a path to an agent checkpoint (file or folder)."""
-        if isinstance(text, ControllerSpec):
-            return text
-        s = os.fspath(text)
-        if s == "expert":
-            return cls("expert")
-        if s.startswith("scripted:"):
-            from ..control.scripted import SCRIPTED
-
-            name = s.split(":", 1)[1]
-            if name not in SCRIPTED:
-                raise EvaluationError(f"unknown scripted controller {name!r}; valid: {', '.join(sorted(SCRIPTED))}")
-            return cls("scripted", name)
-        if not Path(s).exists():
-            raise EvaluationError(f"no agent at {s!r}: give a checkpoint file or folder, 'expert', or "
-                                  "'scripted:<name>'")
-        return cls("agent", str(Path(s)))
-
-    @property
-    def label(self) -> str:
-        return {"agent": f"agent:{self.path}", "expert": "expert", "scripted": f"scripted:{self.path}"}[self.kind]
-
-    def env_spec(self) -> dict[str, Any] | None:
-        """The env an agent was trained for (None for experts and scripted controllers)."""
-        if self.kind != "agent":
-            return None
-        from ..training import load_agent
-
-        return load_agent(self.path).env_spec
-
-    def build(self, env):
-        """The controller for ``env`` (an object with ``reset(num_envs=1)`` and ``act(obs, episode_start=None)``)."""
-        if self.kind == "expert":
-            from ..control import make_expert
-
-            return make_expert(env)
-        if self.kind == "scripted":
-            from ..control.scripted import make_scripted
-
-            return make_scripted(self.path, env)
-        from ..training import load_agent
-
-        return load_agent(self.path, env)
+DEFAULT_NUM_DRONES = 4
+"""Team size of a multi-agent evaluation when neither the caller nor the agent's checkpoint gives one."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +62,18 @@ class EvalRequest:
     obs: str = "kin"
     act: str = "vel"
     seeds: tuple[int, ...] = field(default=(), compare=False)
+    num_drones: int | None = None
+    """Drones of a multi-agent task (None for single-agent tasks)."""
+
+    @property
+    def multi_agent(self) -> bool:
+        return self.num_drones is not None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"controller": self.controller.label, "task": self.task, "scenarios": list(self.scenarios),
-                "episodes": self.episodes, "seed": self.seed, "obs": self.obs, "act": self.act,
-                "seeds": list(self.seeds)}
+        d = {"controller": self.controller.label, "task": self.task, "scenarios": list(self.scenarios),
+             "episodes": self.episodes, "seed": self.seed, "obs": self.obs, "act": self.act,
+             "seeds": list(self.seeds)}
+        return d if self.num_drones is None else {**d, "num_drones": self.num_drones}
 
 
 def episode_seeds(seed: int, episodes: int) -> list[int]:
@@ -135,13 +88,19 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_env(request: EvalRequest, scenario: str):
-    key = (request.controller, request.task, request.obs, request.act, scenario)
+    key = (request.controller, request.task, request.obs, request.act, request.num_drones, scenario)
     if _WORKER.get("key") != key:
         if "env" in _WORKER:
             _WORKER["env"].close()
-        from ..envs import make_env
+        if request.multi_agent:
+            from ..envs.multi import make_multi_env
 
-        env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario)
+            env = make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
+                                 scenario=scenario)
+        else:
+            from ..envs import make_env
+
+            env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario)
         _WORKER.update(key=key, env=env, controller=request.controller.build(env))
     return _WORKER["env"], _WORKER["controller"]
 
@@ -185,15 +144,23 @@ def evaluate_episode(request: EvalRequest, scenario: str, index: int,
     """
     env, controller = _worker_env(request, scenario)
     seed = request.seeds[index]
+    record = {"scenario": scenario, "episode": index, "seed": seed, "controller": request.controller.label,
+              "task": request.task}
+    if request.multi_agent:
+        from .team import fly_team_episode
+
+        metrics = fly_team_episode(env, controller, seed)
+        return {**record, "num_drones": request.num_drones, **{k: _round(v) for k, v in metrics.items()}}
     probe = diagnostics[0].probe(env, controller, diagnostics[1]) if diagnostics is not None else None
     metrics = fly_episode(env, controller, seed, request.task, probe)
-    record = {"scenario": scenario, "episode": index, "seed": seed, "controller": request.controller.label,
-              "task": request.task, **{k: _round(v) for k, v in metrics.items()}}
+    record.update({k: _round(v) for k, v in metrics.items()})
     return record if probe is None else {**record, **probe.record()}
 
 
 def _round(v: Any) -> Any:
     # Rounded so that records are stable text (identical across worker counts and machines' last bits).
+    if isinstance(v, list):
+        return [_round(x) for x in v]
     return round(v, 6) if isinstance(v, float) else v
 
 
@@ -216,13 +183,18 @@ class Evaluation:
 
 
 def make_request(controller, task: str, scenarios: Sequence[str], episodes: int, seed: int = 0,
-                 obs: str | None = None, act: str | None = None) -> EvalRequest:
-    """Validate everything before anything flies: controller, task, scenarios, the agent's env."""
+                 obs: str | None = None, act: str | None = None, num_drones: int | None = None) -> EvalRequest:
+    """Validate everything before anything flies: controller, task, scenarios, the agent's env, the team size."""
     from ..envs import ENV_IDS, load_scenario
+    from ..envs.scenario import MULTI_TASKS
 
     spec = ControllerSpec.parse(controller)
-    if task not in ENV_IDS:
-        raise EvaluationError(f"unknown task {task!r}; valid tasks: {', '.join(ENV_IDS)}")
+    multi = task in MULTI_TASKS
+    if task not in ENV_IDS and not multi:
+        raise EvaluationError(f"unknown task {task!r}; valid tasks: {', '.join([*ENV_IDS, *MULTI_TASKS])}")
+    if num_drones is not None and not multi:
+        raise EvaluationError(f"num_drones applies to the multi-agent tasks ({', '.join(MULTI_TASKS)}); "
+                              f"{task} flies one drone: leave it out")
     if episodes < 1:
         raise EvaluationError(f"episodes must be >= 1, got {episodes}")
     scenarios = tuple(scenarios)
@@ -239,9 +211,24 @@ def make_request(controller, task: str, scenarios: Sequence[str], episodes: int,
         if act is not None and act != env_spec["act"]:
             raise EvaluationError(f"agent {spec.path} acts in mode {env_spec['act']!r}, not {act!r}")
         obs, act = env_spec["obs"], env_spec["act"]
+        if multi and num_drones is None:
+            num_drones = env_spec.get("num_drones")
     obs = obs or "kin"
     act = act or "vel"
-    return EvalRequest(spec, task, scenarios, episodes, seed, obs, act, tuple(episode_seeds(seed, episodes)))
+    if multi:
+        num_drones = _team_size(num_drones)
+    return EvalRequest(spec, task, scenarios, episodes, seed, obs, act, tuple(episode_seeds(seed, episodes)),
+                       num_drones)
+
+
+def _team_size(num_drones: int | None) -> int:
+    """The number of drones of a multi-agent evaluation (default :data:`DEFAULT_NUM_DRONES`), validated."""
+    from ..envs.multi import MAX_DRONES, MIN_DRONES
+
+    n = DEFAULT_NUM_DRONES if num_drones is None else num_drones
+    if isinstance(n, bool) or int(n) != n or not MIN_DRONES <= n <= MAX_DRONES:
+        raise EvaluationError(f"num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {n}")
+    return int(n)
 
 
 def _read_partial(path: Path) -> dict[tuple[str, int], dict[str, Any]]:
@@ -281,12 +268,13 @@ def _prepare_folder(out: Path, request: EvalRequest,
 
 def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), episodes: int = 100, seed: int = 0,
              workers: int = 1, out: str | os.PathLike | None = None, obs: str | None = None, act: str | None = None,
-             progress: bool = True, diagnostics: Diagnostics | None = None) -> Evaluation:
+             progress: bool = True, diagnostics: Diagnostics | None = None,
+             num_drones: int | None = None) -> Evaluation:
     """Fly ``controller`` for ``episodes`` seeded episodes in every scenario and summarise.
 
     Args:
         controller: an agent checkpoint path (file or folder), ``"expert"`` or ``"scripted:<name>"``.
-        task: task key (``fly-to-target``, ...).
+        task: task key (``fly-to-target``, ..., or a multi-agent task: ``multi-follow``, ``multi-fly-to-target``).
         scenarios: scenario names, with severity levels as ``name@level`` (``"fog@3"``).
         episodes: episodes per scenario (the same seeds in every scenario).
         seed: evaluation seed; selects the episode seeds (see :mod:`ltc_drones.seeding`).
@@ -296,7 +284,8 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
         progress: show a progress bar.
         diagnostics: a diagnostics provider (e.g. ``ltc_drones.diagnostics.ClosedLoopDiagnostics()``): its
             checks run first, its probe watches every episode, its intervention units fly beside the
-            episodes (see :mod:`.probes`).
+            episodes (see :mod:`.probes`). Single-agent tasks only.
+        num_drones: drones of a multi-agent task (default: the agent's trained team size, else 4).
 
     Raises:
         EvaluationError: invalid request, or ``out`` holds another evaluation.
@@ -305,7 +294,9 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
     """
     if workers < 1:
         raise EvaluationError(f"workers must be >= 1, got {workers}")
-    request = make_request(controller, task, scenarios, episodes, seed, obs, act)
+    request = make_request(controller, task, scenarios, episodes, seed, obs, act, num_drones)
+    if diagnostics is not None and request.multi_agent:
+        raise EvaluationError(f"diagnostics run on single-agent tasks only, not on {task}; leave them out")
     out_path = Path(out) if out is not None else None
     done = _prepare_folder(out_path, request, diagnostics) if out_path is not None else {}
     diagnosed = DiagnosedRun(diagnostics, request, out_path) if diagnostics is not None else None
@@ -351,7 +342,11 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
                 f.close()
         _WORKER.clear()
     ordered = [records[(s, k)] for s in request.scenarios for k in range(episodes)]
-    summaries = {s: summarize([r for r in ordered if r["scenario"] == s]) for s in request.scenarios}
+    if request.multi_agent:
+        from .team import summarize_team as summarize_one
+    else:
+        summarize_one = summarize
+    summaries = {s: summarize_one([r for r in ordered if r["scenario"] == s]) for s in request.scenarios}
     result = Evaluation(request, ordered, summaries, out_path)
     if diagnosed is not None:
         result.diagnostics = diagnosed.finish(ordered, summaries)

@@ -22,3 +22,30 @@ def record_episode(env, controller: Controller, seed: int) -> EpisodeRecord:
     record = run_episode(env, controller, seed, on_step=snap)
     record.frames = frames
     return record
+
+
+def record_team_episode(env, controller: Controller, seed: int, follower: int = 0):
+    """Like :func:`~ltc_drones.envs.multi.rollout.run_team_episode`, keeping a video frame per step: the chase
+    view of the whole team beside agent ``follower``'s onboard view (``env`` needs ``render_mode="rgb_array"``).
+
+    Once that agent is done (its drone parked out of the airspace), its last onboard view stays on screen.
+
+    Returns:
+        The :class:`~ltc_drones.envs.multi.rollout.TeamEpisodeRecord`, with the frames in ``frames``.
+    """
+    from ..envs.multi.rollout import run_team_episode
+
+    if not 0 <= follower < env.num_drones:
+        raise ValueError(f"follower must be an agent index from 0 to {env.num_drones - 1}, got {follower}")
+    view = env.agent_views[env.possible_agents[follower]]
+    frames: list[np.ndarray] = []
+    onboard: list[np.ndarray] = []
+
+    def snap() -> None:
+        if view.active or not onboard:
+            onboard[:] = [env.onboard_camera(follower)[0]]
+        frames.append(side_by_side(env.render(), onboard[0]))
+
+    record = run_team_episode(env, controller, seed, on_step=snap)
+    record.frames = frames
+    return record
