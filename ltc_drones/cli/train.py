@@ -18,8 +18,10 @@ from .command import Command, UsageError, usage_checks
 class TrainOptions:
     """Train an agent by sequence behaviour cloning on expert demonstrations, then (--algo dagger) DAgger
     rounds. Writes a run folder under --out (config.json, metrics.jsonl, best.pt, last.pt) and prints a
-    summary. Every option below is a field of ltc_drones.training.TrainConfig; --config FILE sets them from a
-    JSON or YAML file (such as a run's config.json), options on the command line override it."""
+    summary. On a multi-agent task (--task multi-follow --num-drones 2) one policy, shared by every drone, is
+    trained on each drone's flights and flies each drone with its own recurrent state. Every option below is a
+    field of ltc_drones.training.TrainConfig; --config FILE sets them from a JSON or YAML file (such as a run's
+    config.json), options on the command line override it."""
 
     train: Annotated[TrainConfig, tyro.conf.arg(name="")] = field(default_factory=TrainConfig)
     resume: Annotated[Path | None, tyro.conf.arg(metavar="RUN")] = None
