@@ -10,6 +10,8 @@ Statistics (scipy, seeded generators, no hand-written bootstrap):
   bootstrap interval (training seeds resampled within each shift, as Agarwal et al., "Deep RL at the Edge
   of the Statistical Precipice", NeurIPS 2021, recommend for few runs): ``scipy.stats.bootstrap`` resamples
   each sample (one per shift) independently, which is exactly a bootstrap stratified by shift;
+* multi-agent grids: success is *team* success (every drone succeeded); the summary rows add the pooled
+  per-agent success rate and the collision rate (episodes with at least one drone-drone collision);
 * per shift, the paired difference in success between the reference architecture (``ltc-ncp``) and each
   baseline on the same seeds and the same episodes, with a 95 % paired bootstrap interval.
 """
@@ -47,12 +49,37 @@ def outcomes(grid: Grid, cells: dict[str, dict[str, Any]]) -> dict[tuple[str, in
     return out
 
 
+def team_outcomes(cells: dict[str, dict[str, Any]]) -> dict[tuple[str, int, str], dict[str, np.ndarray]]:
+    """Per (arch, training seed, scenario) of a multi-agent grid: every agent's success bits and the episodes'
+    collision bits (empty for single-agent grids)."""
+    out = {}
+    for rec in cells.values():
+        if rec["kind"] == "eval":
+            for scenario, v in rec["scenarios"].items():
+                if "agent_success" in v:
+                    out[(rec["arch"], rec["seed"], scenario)] = {
+                        "agent_success": np.asarray(v["agent_success"], dtype=float).reshape(-1),
+                        "collided": np.asarray(v["collided"], dtype=float)}
+    return out
+
+
+def _team_columns(grid: Grid, team, arch: str, scenario: str) -> dict[str, Any]:
+    """``agent_success_rate`` and ``collision_rate`` pooled over the training seeds (multi-agent grids)."""
+    per_seed = [team[(arch, s, scenario)] for s in grid.seeds if (arch, s, scenario) in team]
+    if not per_seed:
+        return {}
+    agents = np.concatenate([t["agent_success"] for t in per_seed])
+    collided = np.concatenate([t["collided"] for t in per_seed])
+    return {"agent_success_rate": round(float(agents.mean()), 4), "collision_rate": round(float(collided.mean()), 4)}
+
+
 def _split(scenario: str) -> tuple[str, int]:
     name, _, level = scenario.partition("@")
     return (name, int(level)) if level else (name, 0)
 
 
-def summary_rows(grid: Grid, bits: dict[tuple[str, int, str], np.ndarray]) -> list[dict[str, Any]]:
+def summary_rows(grid: Grid, bits: dict[tuple[str, int, str], np.ndarray], team=None) -> list[dict[str, Any]]:
+    """One row per architecture and scenario; ``team``: :func:`team_outcomes` of a multi-agent grid."""
     rows = []
     for arch in grid.archs:
         for scenario in grid.scenarios:
@@ -66,7 +93,8 @@ def summary_rows(grid: Grid, bits: dict[tuple[str, int, str], np.ndarray]) -> li
             rows.append({"arch": arch, "scenario": scenario, "shift": shift, "level": level, "seeds": len(per_seed),
                          "episodes": n, "successes": wins, "success_rate": round(wins / n, 4),
                          "ci95_low": round(lo, 4), "ci95_high": round(hi, 4),
-                         "seed_rates": " ".join(f"{b.mean():.3f}" for b in per_seed)})
+                         "seed_rates": " ".join(f"{b.mean():.3f}" for b in per_seed),
+                         **_team_columns(grid, team or {}, arch, scenario)})
     return rows
 
 
@@ -161,9 +189,11 @@ def main_table(grid: Grid, cells, rows, levels, diffs) -> str:
     params = _params(cells)
     cols = ["nominal", *[f"{s}@{top}" for s in grid.shifts]]
     seeds_done = {arch: max((r["seeds"] for r in rows if r["arch"] == arch), default=0) for arch in grid.archs}
-    lines = [f"# Benchmark `{grid.name}`: {grid.task}, obs={grid.obs}, {len(grid.seeds)} training seed(s) in the "
-             f"grid, {grid.episodes} episodes per agent and scenario", "",
-             f"Success pooled over the finished training seeds (column `seeds`) and episodes [95 % Wilson interval]; "
+    team = f" with {grid.num_drones} drones (success: every drone succeeded)" if grid.num_drones else ""
+    lines = [f"# Benchmark `{grid.name}`: {grid.task}{team}, obs={grid.obs}, {len(grid.seeds)} training seed(s) in "
+             f"the grid, {grid.episodes} episodes per agent and scenario", "",
+             f"{'Team success' if grid.num_drones else 'Success'} pooled over the finished training seeds (column "
+             f"`seeds`) and episodes [95 % Wilson interval]; "
              f"shifts at level {top}; `params`: trainable parameters (synapses masked by an NCP wiring not counted).",
              "", "| arch | params | seeds | " + " | ".join(cols) + " |", "|---|---:|---:|" + "---:|" * len(cols)]
     for arch in grid.archs:
@@ -201,7 +231,7 @@ def write_analysis(grid: Grid, results: Path) -> dict[str, Any]:
     results = Path(results)
     cells = load_cells(results)
     bits = outcomes(grid, cells)
-    rows = summary_rows(grid, bits)
+    rows = summary_rows(grid, bits, team_outcomes(cells))
     levels = level_aggregates(grid, bits)
     diffs = paired_differences(grid, bits)
     table = main_table(grid, cells, rows, levels, diffs)

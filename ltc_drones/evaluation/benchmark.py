@@ -81,7 +81,7 @@ def run_cell(grid_data: dict[str, Any], cell: Cell, results: str, work: str,
 def _data_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
     from ..training import CollectSpec, collect_demonstrations
 
-    spec = CollectSpec(grid.task, grid.obs, grid.act, "nominal", base_seed=cell.seed)
+    spec = CollectSpec(grid.task, grid.obs, grid.act, "nominal", base_seed=cell.seed, **grid.team)
     r = collect_demonstrations(spec, grid.demo_episodes, p["data"] / f"seed{cell.seed}", workers=1, progress=False)
     return {"episodes": r.total_episodes}
 
@@ -116,12 +116,15 @@ def _eval_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
     agent = p["runs"] / f"{cell.arch}__seed{cell.seed}" / "best.pt"
     out = p["eval"] / f"{cell.arch}__seed{cell.seed}" / cell.shard
     result = evaluate(str(agent), grid.task, grid.shard_scenarios(cell.shard), grid.episodes, seed=grid.eval_seed,
-                      workers=1, out=out, progress=False)
+                      workers=1, out=out, progress=False, **grid.team)
     scenarios = {}
     for scenario, summary in result.summaries.items():
         recs = [r for r in result.records if r["scenario"] == scenario]
         scenarios[scenario] = {"summary": summary, "success": [int(r["success"]) for r in recs],
                                "crashed": [int(r["crashed"]) for r in recs], "seeds": [r["seed"] for r in recs]}
+        if grid.num_drones is not None:  # team episodes: "success" is team success; keep each agent's outcome
+            scenarios[scenario].update(agent_success=[[int(s) for s in r["agent_success"]] for r in recs],
+                                       collided=[int(r["collided"]) for r in recs])
     return {"scenarios": scenarios}
 
 

@@ -15,6 +15,11 @@ A grid file (``benchmarks/<name>.yaml``)::
     levels: [1, 3, 5]             # severity levels of every shift (nominal is always included)
     diagnostics: false            # or true, or settings: {episodes: 10, intervention_episodes: 10, ...}
 
+A multi-agent task (``task: multi-follow`` or ``multi-fly-to-target``) also needs ``num_drones`` (2-8): the
+demonstrations are team episodes of that many drones, each architecture trains one policy shared by every
+drone, and the evaluation cells fly teams of that size (success is then *team* success; the cells also keep
+per-agent successes and collisions). Diagnostics are not available for multi-agent grids yet.
+
 Cells (each runs alone and writes one JSON record; a finished cell is never run again):
 ``data__seed<s>`` (collect the demonstrations), ``train__<arch>__seed<s>`` (needs the data),
 ``eval__<arch>__seed<s>__<shift>`` (needs the agent; one shift at all its levels, or ``nominal``), and
@@ -38,7 +43,7 @@ from typing import Any
 
 import yaml
 
-FIXED_TRAIN_KEYS = ("task", "obs", "act", "arch", "seed", "data", "out", "workers", "demo_episodes")
+FIXED_TRAIN_KEYS = ("task", "obs", "act", "arch", "seed", "data", "out", "workers", "demo_episodes", "num_drones")
 DIAGNOSTICS_EPISODES = 10
 """Default episodes per agent and scenario of a diagnostics cell."""
 DIAGNOSTICS_KEYS = ("episodes", "methods", "target", "gradient_every", "sanity_episodes", "sanity_frames",
@@ -82,6 +87,14 @@ class Grid:
     description: str = ""
     diagnostics: dict[str, Any] | None = field(default=None, hash=False)
     """None (off), or ``{"episodes": n, **provider settings}``."""
+    num_drones: int | None = None
+    """Drones of a multi-agent task (None for single-agent tasks)."""
+
+    @property
+    def team(self) -> dict[str, int]:
+        """``{"num_drones": n}`` for a multi-agent grid, else empty (keyword arguments of collection, training
+        and evaluation)."""
+        return {} if self.num_drones is None else {"num_drones": self.num_drones}
 
     # ---- derived ----------------------------------------------------------------------------------------
     def shard_scenarios(self, shard: str) -> list[str]:
@@ -116,10 +129,11 @@ class Grid:
         return {k: v for k, v in (self.diagnostics or {}).items() if k != "episodes"}
 
     def to_dict(self) -> dict[str, Any]:
-        """The grid as plain data; ``diagnostics`` appears only when set (see :meth:`identity`)."""
+        """The grid as plain data; ``diagnostics`` and ``num_drones`` appear only when set (see :meth:`identity`)."""
         d = dataclasses.asdict(self)
-        if d["diagnostics"] is None:
-            del d["diagnostics"]
+        for key in ("diagnostics", "num_drones"):
+            if d[key] is None:
+                del d[key]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     def identity(self) -> dict[str, Any]:
@@ -139,6 +153,7 @@ def _all_shifts() -> list[str]:
 def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
     """Validate a grid mapping (all entries checked before anything runs)."""
     from ..envs import ENV_IDS, load_scenario
+    from ..envs.scenario import MULTI_TASKS
     from ..models import CORE_NAMES
     from ..training import TrainConfig
 
@@ -150,8 +165,9 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
         if key not in data:
             raise GridError(f"{source}: missing key {key!r}")
     d = dict(data)
-    if d["task"] not in ENV_IDS:
-        raise GridError(f"{source}: unknown task {d['task']!r}; valid tasks: {', '.join(ENV_IDS)}")
+    if d["task"] not in ENV_IDS and d["task"] not in MULTI_TASKS:
+        raise GridError(f"{source}: unknown task {d['task']!r}; valid tasks: {', '.join([*ENV_IDS, *MULTI_TASKS])}")
+    _team(d, d["task"] in MULTI_TASKS, source)
     d["archs"] = tuple(d["archs"])
     for a in d["archs"]:
         if a not in CORE_NAMES:
@@ -191,6 +207,23 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
     return grid
 
 
+def _team(d: dict[str, Any], multi: bool, source: str) -> None:
+    """Check ``num_drones`` (in place): required by multi-agent tasks, refused by the others."""
+    from ..envs.multi import MAX_DRONES, MIN_DRONES
+
+    n = d.get("num_drones")
+    if not multi:
+        if n is not None:
+            raise GridError(f"{source}: num_drones applies to multi-agent tasks; {d['task']} flies one drone")
+        return
+    if n is None:
+        raise GridError(f"{source}: task {d['task']} is multi-agent: give num_drones ({MIN_DRONES}-{MAX_DRONES})")
+    if isinstance(n, bool) or not isinstance(n, int) or not MIN_DRONES <= n <= MAX_DRONES:
+        raise GridError(f"{source}: num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {n!r}")
+    if d.get("diagnostics") not in (None, False):
+        raise GridError(f"{source}: diagnostics are not available for multi-agent tasks yet; set diagnostics: false")
+
+
 def _diagnostics(value: Any, source: str) -> dict[str, Any] | None:
     """The ``diagnostics`` entry: false/None (off), true (defaults) or a mapping of :data:`DIAGNOSTICS_KEYS`."""
     if value is None or value is False:
@@ -211,7 +244,7 @@ def _diagnostics(value: Any, source: str) -> dict[str, Any] | None:
 
 def train_config_kwargs(grid: Grid, arch: str, seed: int, data: str, out: str) -> dict[str, Any]:
     return {**grid.train, "task": grid.task, "obs": grid.obs, "act": grid.act, "arch": arch, "seed": seed,
-            "data": (data,), "out": out, "workers": 1, "demo_episodes": grid.demo_episodes}
+            "data": (data,), "out": out, "workers": 1, "demo_episodes": grid.demo_episodes, **grid.team}
 
 
 def load_grid(path: str | os.PathLike) -> Grid:
