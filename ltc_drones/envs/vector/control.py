@@ -15,7 +15,7 @@ import numpy as np
 
 from ...control.cascade import ControllerGains, VelocityLimits
 from ...sim.params import QuadrotorParams
-from .dynamics import BatchState, cross, yaw_of
+from .dynamics import BatchState, cross, heading_cos_sin, sin_cos, yaw_of
 
 TWO_PI = 2.0 * math.pi
 
@@ -25,10 +25,10 @@ def remainder_2pi(x: np.ndarray) -> np.ndarray:
     return x - TWO_PI * np.round(x / TWO_PI)
 
 
-def attitude_from(force_world: np.ndarray, yaw_rad: np.ndarray) -> np.ndarray:
-    """Rotations (3, 3, N) whose z axes are along ``force_world`` (3, N) and whose headings are ``yaw_rad`` (N,)."""
+def attitude_from(force_world: np.ndarray, cos_yaw: np.ndarray, sin_yaw: np.ndarray) -> np.ndarray:
+    """Rotations (3, 3, N) with z axes along ``force_world`` (3, N) and headings of the given cos and sin (N,)."""
     z = force_world / np.sqrt((force_world * force_world).sum(axis=0))
-    cy, sy = np.cos(yaw_rad), np.sin(yaw_rad)
+    cy, sy = cos_yaw, sin_yaw
     y = np.stack([-z[2] * sy, z[2] * cy, z[0] * sy - z[1] * cy])  # z × (cos ψ, sin ψ, 0)
     y /= np.sqrt((y * y).sum(axis=0))
     x = cross(y, z)
@@ -106,7 +106,7 @@ class BatchCascade:
         self.yaw_rate_ff = np.zeros(n)
         self.force_des_world = np.zeros((3, n))
         self.force_des_world[2] = params.weight_n
-        self.R_des = attitude_from(self.force_des_world, self.yaw_des)
+        self.R_des = attitude_from(self.force_des_world, np.ones(n), np.zeros(n))
 
     def reset(self, idx: np.ndarray, yaw_rad: np.ndarray) -> None:
         """New episodes for drones ``idx`` heading ``yaw_rad``: integrators cleared, hover thrust, level attitude."""
@@ -116,21 +116,26 @@ class BatchCascade:
         force = np.zeros((3, len(np.atleast_1d(yaw_rad))))
         force[2] = self.params.weight_n
         self.force_des_world[:, idx] = force
-        self.R_des[:, :, idx] = attitude_from(force, np.asarray(yaw_rad, dtype=float).reshape(-1))
+        yaw = np.asarray(yaw_rad, dtype=float).reshape(-1)
+        self.R_des[:, :, idx] = attitude_from(force, np.cos(yaw), np.sin(yaw))
 
     def set_velocity_command(self, state: BatchState, cmd: np.ndarray) -> None:
         """Velocity loop: ``cmd`` (4, N) = [vx, vy, vz (body-yaw frame, m/s), yaw rate (rad/s)]."""
         g, dt = self.gains, self.ctrl_dt_s
         yaw = yaw_of(state.R)
-        c, s = np.cos(yaw), np.sin(yaw)
-        v_des = np.stack([c * cmd[0] - s * cmd[1], s * cmd[0] + c * cmd[1], cmd[2]])
-        err = v_des - state.vel_world_mps
-        self.vel_int = np.clip(self.vel_int + g.vel_i * err * dt, -g.vel_i_limit_mps2, g.vel_i_limit_mps2)
+        c, s = heading_cos_sin(state.R)
+        err = np.empty((3, state.R.shape[2]))
+        err[0] = c * cmd[0] - s * cmd[1]
+        err[1] = s * cmd[0] + c * cmd[1]
+        err[2] = cmd[2]
+        err -= state.vel_world_mps
+        lim_i = g.vel_i_limit_mps2
+        self.vel_int = np.minimum(np.maximum(self.vel_int + g.vel_i * err * dt, -lim_i), lim_i)
         acc = self._kv * err + self.vel_int
         acc[2] = np.minimum(np.maximum(acc[2], -g.max_down_acc_mps2), g.max_up_acc_mps2)
         # Tilt limit: the horizontal acceleration may not exceed what max_tilt allows at this lift.
         lift = acc[2] + self.params.gravity_mps2
-        a_xy = np.hypot(acc[0], acc[1])
+        a_xy = np.sqrt(acc[0] * acc[0] + acc[1] * acc[1])
         a_xy_max = lift * self._tan_tilt
         over = a_xy > a_xy_max
         if over.any():
@@ -140,9 +145,11 @@ class BatchCascade:
         # Heading: integrate the yaw-rate command, never leading the vehicle by more than a bound.
         lead = remainder_2pi(self.yaw_des + cmd[3] * dt - yaw)
         lim = g.yaw_lead_limit_rad
-        self.yaw_des = yaw + np.minimum(np.maximum(lead, -lim), lim)
+        lead = np.minimum(np.maximum(lead, -lim), lim)
+        self.yaw_des = yaw + lead
         self.yaw_rate_ff = np.array(cmd[3], dtype=float)
-        self.R_des = attitude_from(self.force_des_world, self.yaw_des)
+        sl, cl = sin_cos(lead)  # the heading's cos and sin from the vehicle's and the lead's (|lead| <= lim)
+        self.R_des = attitude_from(self.force_des_world, c * cl - s * sl, s * cl + c * sl)
 
     def thrust_and_rates(self, state: BatchState) -> tuple[np.ndarray, np.ndarray]:
         """Attitude loop: collective thrusts (N,) along the current body z and desired body rates (3, N)."""

@@ -34,6 +34,10 @@ GROUND_SURFACE_Z_M = -0.001
 BULLET_COLLISION_MARGIN_M = 0.001
 """PyBullet's default collision margin of shapes made by ``createCollisionShape``."""
 BULLET_CONTACT_THRESHOLD_FACTOR = 0.02
+BULLET_MAX_VELOCITY = 100.0
+"""PyBullet clamps each world-frame component of a body's linear (m/s) and angular (rad/s) velocity to ±100
+after the velocity update (btMultiBody's maximum coordinate velocity; measured): a drone spun up in ``rpm``
+mode stops accelerating its yaw at 100 rad/s."""
 """Bullet's ``gContactBreakingThreshold``: times a shape's bounding radius, the distance contacts are kept below."""
 
 
@@ -119,27 +123,61 @@ def yaw_of(R: np.ndarray) -> np.ndarray:
     return np.arctan2(R[1, 0], R[0, 0])
 
 
+def heading_cos_sin(R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``cos`` and ``sin`` (N,) of each heading :func:`yaw_of` (1, 0 when the body x axis is vertical)."""
+    norm = np.sqrt(R[0, 0] * R[0, 0] + R[1, 0] * R[1, 0])
+    level = norm > 0.0
+    safe = np.where(level, norm, 1.0)
+    return np.where(level, R[0, 0] / safe, 1.0), R[1, 0] / safe
+
+
+_SIN_TAYLOR = [(-1.0) ** k / math.factorial(2 * k + 1) for k in range(8)]  # sin x = x Σ c_k x^2k, to x^15
+SMALL_ANGLE_RAD = 0.75
+"""Below this |x|, :func:`sin_cos` uses its series (error < 1e-16); numpy's own sin and cos take several
+times longer than the rest of a physics step's element-wise operations."""
+
+
+def sin_cos(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``sin x`` and ``cos x``: a Taylor series and ``cos = √(1 − sin²)`` where ``|x| < 0.75``, numpy elsewhere."""
+    x2 = x * x
+    acc = np.full_like(x, _SIN_TAYLOR[-1])
+    for c in _SIN_TAYLOR[-2::-1]:
+        acc *= x2
+        acc += c
+    s = x * acc
+    c = np.sqrt(1.0 - s * s)
+    big = np.abs(x) >= SMALL_ANGLE_RAD
+    if big.any():
+        s[big], c[big] = np.sin(x[big]), np.cos(x[big])
+    return s, c
+
+
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross products of (3, N) arrays, column by column."""
-    return np.stack([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]])
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out[0] = a[1] * b[2] - a[2] * b[1]
+    out[1] = a[2] * b[0] - a[0] * b[2]
+    out[2] = a[0] * b[1] - a[1] * b[0]
+    return out
 
 
-def quat_integrate(q: np.ndarray, omega_body: np.ndarray, dt_s: float) -> np.ndarray:
-    """Rotate each quaternion (4, N) by its body-frame rotation vector ``ω dt`` (as ``sim.rotation.quat_integrate``)."""
-    norm = np.sqrt((omega_body * omega_body).sum(axis=0))
+def quat_integrate(q: np.ndarray, omega_body: np.ndarray, dt_s: float, norm: np.ndarray | None = None) -> np.ndarray:
+    """Rotate each quaternion (4, N) by its body-frame rotation vector ``ω dt`` (as ``sim.rotation.quat_integrate``).
+
+    ``norm`` (N,), when given, is ``|ω|``.
+    """
+    if norm is None:
+        norm = np.sqrt((omega_body * omega_body).sum(axis=0))
     still = norm * dt_s < 1e-12
     safe = np.where(still, 1.0, norm)
-    half = 0.5 * (norm * dt_s)
-    s = np.sin(half)
-    x2, y2, z2 = omega_body / safe * s
-    w2 = np.cos(half)
+    s, w2 = sin_cos(0.5 * (norm * dt_s))
+    x2, y2, z2 = omega_body * (s / safe)
     x1, y1, z1, w1 = q
-    out = np.stack([
-        w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-        w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-        w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-    ])
+    out = np.empty_like(q)
+    out[0] = w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2
+    out[1] = w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2
+    out[2] = w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2
+    out[3] = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
     out /= np.sqrt((out * out).sum(axis=0))
     if still.any():
         out[:, still] = q[:, still]
@@ -208,7 +246,7 @@ class BatchQuadrotor:
 
     def step(self, rpm_cmd: np.ndarray, wind_world_mps: np.ndarray | None = None) -> None:
         """Advance one physics step with rotor commands (4, N) in rpm; wind (3, N) or ``None`` for still air."""
-        cmd = np.clip(rpm_cmd, 0.0, self._max_rpm)
+        cmd = np.minimum(np.maximum(rpm_cmd, 0.0), self._max_rpm)
         if self._alpha == 1.0:
             self.rpm = cmd
         else:
@@ -234,8 +272,19 @@ class BatchQuadrotor:
         acc[2] -= self.params.gravity_mps2
         J = self._J
         w_dot = (torque - cross(w_b, J * w_b)) / J
-        s.vel_world_mps += acc * self.dt_s
-        s.pos_m += s.vel_world_mps * self.dt_s
+        vel = s.vel_world_mps
+        vel += acc * self.dt_s
+        if (np.abs(vel) > BULLET_MAX_VELOCITY).any():
+            np.clip(vel, -BULLET_MAX_VELOCITY, BULLET_MAX_VELOCITY, out=vel)
+        s.pos_m += vel * self.dt_s
         w_b += w_dot * self.dt_s
-        s.quat_xyzw = quat_integrate(s.quat_xyzw, w_b, self.dt_s)
+        norm = np.sqrt((w_b * w_b).sum(axis=0))
+        fast = norm > BULLET_MAX_VELOCITY  # only then can a world-frame component exceed the limit
+        if fast.any():
+            idx = np.flatnonzero(fast)
+            R_fast = R[:, :, idx]
+            omega = np.clip(rotate(R_fast, w_b[:, idx]), -BULLET_MAX_VELOCITY, BULLET_MAX_VELOCITY)
+            w_b[:, idx] = rotate_back(R_fast, omega)
+            norm[idx] = np.sqrt((w_b[:, idx] ** 2).sum(axis=0))
+        s.quat_xyzw = quat_integrate(s.quat_xyzw, w_b, self.dt_s, norm)
         s.R = quat_to_rot(s.quat_xyzw)

@@ -28,7 +28,7 @@ from ..hover import HoverEnv
 from ..observations import KIN_BOUND, KIN_DIM, KIN_SCALES
 from ..scenario import Scenario, load_scenario
 from .control import make_batch_action
-from .dynamics import BatchQuadrotor, rotate_back, yaw_of
+from .dynamics import BatchQuadrotor, heading_cos_sin, rotate_back
 from .layout import LayoutSampler
 from .tasks import TASKS, TIME_EPS_S
 
@@ -310,8 +310,9 @@ class VectorDroneEnv(gym.vector.VectorEnv):
             **task_fields: ``goal_m`` (Hover's hold point, FlyToTarget's target: 3 numbers, m); Hiking:
                 ``markers_m`` ((num_markers, 3) m); FollowTarget: ``goal_m`` (the target's position),
                 ``path`` (its ``SmoothPath``) and ``turn_noise`` (the standard normals its target stream
-                will draw, one per control step). Optional ``gust_mps`` (3,) and ``gust_noise``
-                ((steps, 3) standard normals) set the wind gusts of a gusty scenario.
+                will draw, one per control step). Optional: ``gust_mps`` (3,) and ``gust_noise``
+                ((steps, 3) standard normals) set the wind gusts of a gusty scenario, ``weak_rotor``
+                (0-3) the weak rotor of a motor-weakness scenario.
 
         Returns:
             Env ``i``'s observation (16,) float32; the next :meth:`step` continues from there.
@@ -319,6 +320,7 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         if not self._reset_done:
             raise RuntimeError("call reset() before load_episode()")
         gust, gust_noise = task_fields.pop("gust_mps", None), task_fields.pop("gust_noise", None)
+        weak_rotor = task_fields.pop("weak_rotor", None)
         idx = np.array([int(i)])
         self.quad.reset(idx, state.pos_m[:, None], state.quat_xyzw[:, None], state.vel_world_mps[:, None],
                         state.omega_world_radps[:, None])
@@ -327,6 +329,8 @@ class VectorDroneEnv(gym.vector.VectorEnv):
             self._gust[:, i] = gust
         if gust_noise is not None and self._gust_noise is not None:
             self._gust_noise[i] = np.asarray(gust_noise, dtype=float)[:self.episode_steps]
+        if weak_rotor is not None:
+            self._weak_rotor[i] = int(weak_rotor)
         self._start_episodes(idx)
         self._autoreset[i] = False
         return self._observe()[i]
@@ -368,10 +372,10 @@ class VectorDroneEnv(gym.vector.VectorEnv):
     def _heading_cos(self) -> np.ndarray:
         """cos of the goal's horizontal bearing off each drone's heading (1 when straight ahead or overhead)."""
         d = self.task.goal_m - self.quad.state.pos_m
-        horiz = np.hypot(d[0], d[1])
-        yaw = yaw_of(self.quad.state.R)
+        horiz = np.sqrt(d[0] * d[0] + d[1] * d[1])
+        c, s = heading_cos_sin(self.quad.state.R)
         close = horiz < 1e-6
-        cos = (d[0] * np.cos(yaw) + d[1] * np.sin(yaw)) / np.where(close, 1.0, horiz)
+        cos = (d[0] * c + d[1] * s) / np.where(close, 1.0, horiz)
         return np.where(close, 1.0, cos)
 
     def _out_of_bounds(self) -> np.ndarray:
