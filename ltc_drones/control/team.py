@@ -9,8 +9,10 @@ view:
 * MultiFollow: fly to the agent's formation slot with the leader's velocity fed forward, facing the leader;
 * MultiFlyToTarget: fly straight at the agent's own target, facing it.
 
-Collision avoidance adds, for every other flying drone closer than ``avoid_radius_m``, a velocity
-away from it that grows linearly as the gap closes (``avoid_gain`` m/s at contact), turned
+Collision avoidance first scales down the part of the guidance velocity that heads toward any other
+flying drone closer than ``avoid_radius_m`` (fully at contact), then adds, for each such drone, a velocity
+away from it that grows linearly as the gap closes (gaps shortened by the distance the two close in
+``lookahead_s``, so a fast head-on approach reacts early) (``avoid_gain`` m/s at contact), turned
 ``avoid_turn_deg`` to the right so that two drones meeting head-on pass each other rather than
 stall, and a vertical term that moves the higher drone up and the lower one down (so no drone
 lingers in another's downwash).
@@ -36,29 +38,67 @@ class AvoidanceConfig:
     avoid_radius_m: float = 0.6
     avoid_gain: float = 1.5
     """Repulsive speed (m/s) when two drones touch; zero at ``avoid_radius_m``."""
-    avoid_turn_deg: float = 30.0
+    lookahead_s: float = 0.4
+    """Gaps count as shorter by the distance two drones close in this time (so fast approaches react early)."""
+    avoid_turn_deg: float = 45.0
     vertical_gain: float = 0.6
     """Vertical separation speed (m/s) when two drones touch, for drones above or below each other."""
 
 
-def avoidance_velocity(here_m: np.ndarray, others_m: np.ndarray, config: AvoidanceConfig) -> np.ndarray:
-    """World-frame velocity (3,) that pushes a drone at ``here_m`` away from the drones at ``others_m`` (K, 3)."""
+def effective_gaps_m(here_m: np.ndarray, others_m: np.ndarray, here_vel_mps: np.ndarray | None,
+                     others_vel_mps: np.ndarray | None, lookahead_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors (K, 3) from each other drone to this one, and the gaps (K,) shortened by the
+    distance closed in ``lookahead_s`` at the current closing speed (no shortening when velocities
+    are not given or the drones separate)."""
+    d = here_m - np.asarray(others_m).reshape(-1, 3)
+    dist = np.linalg.norm(d, axis=1)
+    u = d / np.maximum(dist, 1e-9)[:, None]
+    if here_vel_mps is None or others_vel_mps is None:
+        return u, dist
+    closing = -np.einsum("kj,kj->k", u, here_vel_mps - np.asarray(others_vel_mps).reshape(-1, 3))
+    return u, dist - lookahead_s * np.maximum(closing, 0.0)
+
+
+def yield_velocity(v_world: np.ndarray, here_m: np.ndarray, others_m: np.ndarray, config: AvoidanceConfig,
+                   here_vel_mps: np.ndarray | None = None, others_vel_mps: np.ndarray | None = None) -> np.ndarray:
+    """``v_world`` with its component toward each drone within ``avoid_radius_m`` (effective gap, see
+    :func:`effective_gaps_m`) scaled down, fully at contact: a drone gives way instead of pressing on."""
+    v = np.array(v_world, dtype=float)
+    r = config.avoid_radius_m
+    u, gap = effective_gaps_m(here_m, others_m, here_vel_mps, others_vel_mps, config.lookahead_s)
+    for k in range(len(gap)):
+        if gap[k] >= r:
+            continue
+        toward = float(v @ u[k])
+        if toward < 0.0:
+            v -= min(1.0, (r - gap[k]) / r) * toward * u[k]
+    return v
+
+
+def avoidance_velocity(here_m: np.ndarray, others_m: np.ndarray, config: AvoidanceConfig,
+                       here_vel_mps: np.ndarray | None = None, others_vel_mps: np.ndarray | None = None) -> np.ndarray:
+    """World-frame velocity (3,) that pushes a drone at ``here_m`` away from the drones at ``others_m`` (K, 3).
+
+    With velocities given, gaps are effective gaps (:func:`effective_gaps_m`); the push saturates at
+    ``avoid_gain`` (m/s) per drone.
+    """
     v = np.zeros(3)
     r = config.avoid_radius_m
     turn = math.radians(config.avoid_turn_deg)
     c, s = math.cos(-turn), math.sin(-turn)
-    for other in np.asarray(others_m).reshape(-1, 3):
-        d = here_m - other
-        dist = float(np.linalg.norm(d))
-        if dist >= r:
+    u, gap = effective_gaps_m(here_m, others_m, here_vel_mps, others_vel_mps, config.lookahead_s)
+    others = np.asarray(others_m).reshape(-1, 3)
+    for k in range(len(gap)):
+        if gap[k] >= r:
             continue
-        push = (r - dist) / r
+        push = min(1.0, (r - gap[k]) / r)
+        d = here_m - others[k]
         horiz = math.hypot(d[0], d[1])
         ux, uy = (d[0] / horiz, d[1] / horiz) if horiz > 1e-6 else (1.0, 0.0)
         ux, uy = c * ux - s * uy, s * ux + c * uy  # turned to the right
         v[0] += config.avoid_gain * push * ux
         v[1] += config.avoid_gain * push * uy
-        v[2] += config.vertical_gain * push * (1.0 if d[2] >= 0 else -1.0)
+        v[2] += config.vertical_gain * push * float(np.sign(d[2]))
     return v
 
 
@@ -78,9 +118,22 @@ class AgentExpert(Expert):
         else:
             dist = float(np.linalg.norm(d))
             v_world = d / max(dist, 1e-9) * min(cfg.cruise_mps, cfg.pos_gain * dist)
-        v_world = v_world + avoidance_velocity(state.pos_m, view.other_positions_m(), self.avoidance)
+        others, others_vel = self._others(view)
+        here_vel = state.vel_world_mps
+        v_world = yield_velocity(v_world, state.pos_m, others, self.avoidance, here_vel, others_vel)
+        v_world = v_world + avoidance_velocity(state.pos_m, others, self.avoidance, here_vel, others_vel)
         cmd = clip_velocity(world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
         return np.append(cmd, self._yaw_rate_toward(state, view.look_at_m))
+
+
+    @staticmethod
+    def _others(view) -> tuple[np.ndarray, np.ndarray]:
+        """Positions and velocities (K, 3) of the other flying drones (privileged: read from the env)."""
+        env = view.env
+        flying = [j for j, name in enumerate(env.possible_agents) if j != view.index and name in env.agents]
+        states = env.sim.states
+        pos = np.array([states[j].pos_m for j in flying]).reshape(-1, 3)
+        return pos, np.array([states[j].vel_world_mps for j in flying]).reshape(-1, 3)
 
 
 class TeamExpert:
