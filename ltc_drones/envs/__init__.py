@@ -24,5 +24,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["make_multi_env", "multi_fly_to_target", "multi_follow", "ENV_IDS", "Scenario", "ScenarioError", "available_scenarios", "env_id_for", "load_scenario",
+__all__ = ["make_multi_env", "multi_fly_to_target", "multi_follow",
+           "ENV_IDS", "Scenario", "ScenarioError", "available_scenarios", "env_id_for", "load_scenario",
            "make_env", "register_envs"]
