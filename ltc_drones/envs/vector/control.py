@@ -29,7 +29,10 @@ def attitude_from(force_world: np.ndarray, cos_yaw: np.ndarray, sin_yaw: np.ndar
     """Rotations (3, 3, N) with z axes along ``force_world`` (3, N) and headings of the given cos and sin (N,)."""
     z = force_world / np.sqrt((force_world * force_world).sum(axis=0))
     cy, sy = cos_yaw, sin_yaw
-    y = np.stack([-z[2] * sy, z[2] * cy, z[0] * sy - z[1] * cy])  # z × (cos ψ, sin ψ, 0)
+    y = np.empty_like(z)  # z × (cos ψ, sin ψ, 0)
+    y[0] = -z[2] * sy
+    y[1] = z[2] * cy
+    y[2] = z[0] * sy - z[1] * cy
     y /= np.sqrt((y * y).sum(axis=0))
     x = cross(y, z)
     return np.stack([x, y, z], axis=1)  # columns x, y, z
@@ -51,7 +54,7 @@ class BatchMixer:
         lo, hi = f_rp.min(axis=0), f_rp.max(axis=0)
         spread = hi - lo
         wide = spread > f_max
-        if wide.any():  # roll/pitch alone exceed the thrust range: keep their ratio, shrink them
+        if np.count_nonzero(wide):  # roll/pitch alone exceed the thrust range: keep their ratio, shrink them
             k = np.where(wide, f_max / np.where(wide, spread, 1.0), 1.0)
             f_rp, lo, hi = f_rp * k, lo * k, hi * k
         base = np.minimum(np.maximum(0.25 * thrust_n, -lo), f_max - hi)
@@ -60,7 +63,7 @@ class BatchMixer:
         f_yaw = self._c * torque[2]
         room = np.where(f_yaw > 0.0, f_max - f, f)
         size = np.abs(f_yaw)
-        ratio = np.divide(room, size, out=np.full_like(room, np.inf), where=size > 0.0)
+        ratio = np.divide(room, size, out=np.full(room.shape, np.inf), where=size > 0.0)
         s = np.maximum(np.minimum(ratio.min(axis=0), 1.0), 0.0)
         f = f + s * f_yaw
         return np.sqrt(np.maximum(f, 0.0) * self._inv_kf)
@@ -138,7 +141,7 @@ class BatchCascade:
         a_xy = np.sqrt(acc[0] * acc[0] + acc[1] * acc[1])
         a_xy_max = lift * self._tan_tilt
         over = a_xy > a_xy_max
-        if over.any():
+        if np.count_nonzero(over):
             acc[:2] *= np.where(over, a_xy_max / np.where(over, a_xy, 1.0), 1.0)
         acc[2] = lift
         self.force_des_world = self.params.mass_kg * acc
@@ -157,8 +160,11 @@ class BatchCascade:
         thrust = (self.force_des_world * R[:, 2]).sum(axis=0)
         # E = R_desᵀ R; the error is ½ vee(E − Eᵀ) (Lee, Leok & McClamroch 2010).
         E = (self.R_des[:, :, None, :] * R[:, None, :, :]).sum(axis=0)
-        err = 0.5 * np.stack([E[2, 1] - E[1, 2], E[0, 2] - E[2, 0], E[1, 0] - E[0, 1]])
-        rates = -self._kR * err
+        err = np.empty((3, R.shape[2]))
+        err[0] = E[2, 1] - E[1, 2]
+        err[1] = E[0, 2] - E[2, 0]
+        err[2] = E[1, 0] - E[0, 1]
+        rates = -self._kR * (0.5 * err)
         rates[2] += self.yaw_rate_ff * R[2, 2]
         return np.maximum(thrust, 0.0), np.minimum(np.maximum(rates, -self._max_rate), self._max_rate)
 

@@ -83,22 +83,23 @@ class BatchState:
         self.omega_body_radps[:, idx], self.R[:, :, idx] = omega_b, R
 
 
+_QUAT_PAIRS = np.array([[0, 0, 0, 0, 1, 1, 1, 2, 2, 3], [0, 1, 2, 3, 1, 2, 3, 2, 3, 3]])
+"""The ten products of quaternion components: xx xy xz xw yy yz yw zz zw ww."""
+_ROT_OF_PAIRS = np.array([  # row-major R entries as combinations of the products above
+    [0, 0, 0, 0, -2, 0, 0, -2, 0, 0], [0, 2, 0, 0, 0, 0, 0, 0, -2, 0], [0, 0, 2, 0, 0, 0, 2, 0, 0, 0],
+    [0, 2, 0, 0, 0, 0, 0, 0, 2, 0], [-2, 0, 0, 0, 0, 0, 0, -2, 0, 0], [0, 0, 0, -2, 0, 2, 0, 0, 0, 0],
+    [0, 0, 2, 0, 0, 0, -2, 0, 0, 0], [0, 0, 0, 2, 0, 2, 0, 0, 0, 0], [-2, 0, 0, 0, -2, 0, 0, 0, 0, 0],
+], dtype=float)
+_ROT_IDENTITY = np.eye(3).reshape(9, 1)
+
+
 def quat_to_rot(q: np.ndarray) -> np.ndarray:
-    """Rotation matrices (3, 3, N) of unit quaternions (4, N), (x, y, z, w) order (as ``sim.rotation.quat_to_rot``)."""
-    x, y, z, w = q
-    xx, yy, zz = x * x, y * y, z * z
-    xy, xz, yz, wx, wy, wz = x * y, x * z, y * z, w * x, w * y, w * z
-    R = np.empty((3, 3, q.shape[1]))
-    R[0, 0] = 1 - 2 * (yy + zz)
-    R[0, 1] = 2 * (xy - wz)
-    R[0, 2] = 2 * (xz + wy)
-    R[1, 0] = 2 * (xy + wz)
-    R[1, 1] = 1 - 2 * (xx + zz)
-    R[1, 2] = 2 * (yz - wx)
-    R[2, 0] = 2 * (xz - wy)
-    R[2, 1] = 2 * (yz + wx)
-    R[2, 2] = 1 - 2 * (xx + yy)
-    return R
+    """Rotation matrices (3, 3, N) of unit quaternions (4, N), (x, y, z, w) order (as ``sim.rotation.quat_to_rot``).
+
+    ``R = I + 2 (...)`` of the ten component products, as one matrix product (several times fewer numpy calls).
+    """
+    products = q[_QUAT_PAIRS[0]] * q[_QUAT_PAIRS[1]]
+    return (_ROT_OF_PAIRS @ products + _ROT_IDENTITY).reshape(3, 3, q.shape[1])
 
 
 def yaw_quat(yaw_rad: np.ndarray) -> np.ndarray:
@@ -140,21 +141,22 @@ times longer than the rest of a physics step's element-wise operations."""
 def sin_cos(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``sin x`` and ``cos x``: a Taylor series and ``cos = √(1 − sin²)`` where ``|x| < 0.75``, numpy elsewhere."""
     x2 = x * x
-    acc = np.full_like(x, _SIN_TAYLOR[-1])
-    for c in _SIN_TAYLOR[-2::-1]:
+    acc = x2 * _SIN_TAYLOR[-1]  # Horner's scheme in x²
+    acc += _SIN_TAYLOR[-2]
+    for c in _SIN_TAYLOR[-3::-1]:
         acc *= x2
         acc += c
     s = x * acc
     c = np.sqrt(1.0 - s * s)
     big = np.abs(x) >= SMALL_ANGLE_RAD
-    if big.any():
+    if np.count_nonzero(big):
         s[big], c[big] = np.sin(x[big]), np.cos(x[big])
     return s, c
 
 
 def cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cross products of (3, N) arrays, column by column."""
-    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    out = np.empty_like(a)
     out[0] = a[1] * b[2] - a[2] * b[1]
     out[1] = a[2] * b[0] - a[0] * b[2]
     out[2] = a[0] * b[1] - a[1] * b[0]
@@ -179,7 +181,7 @@ def quat_integrate(q: np.ndarray, omega_body: np.ndarray, dt_s: float, norm: np.
     out[2] = w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2
     out[3] = w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2
     out /= np.sqrt((out * out).sum(axis=0))
-    if still.any():
+    if np.count_nonzero(still):
         out[:, still] = q[:, still]
     return out
 
@@ -274,13 +276,13 @@ class BatchQuadrotor:
         w_dot = (torque - cross(w_b, J * w_b)) / J
         vel = s.vel_world_mps
         vel += acc * self.dt_s
-        if (np.abs(vel) > BULLET_MAX_VELOCITY).any():
+        if np.count_nonzero(np.abs(vel) > BULLET_MAX_VELOCITY):
             np.clip(vel, -BULLET_MAX_VELOCITY, BULLET_MAX_VELOCITY, out=vel)
         s.pos_m += vel * self.dt_s
         w_b += w_dot * self.dt_s
         norm = np.sqrt((w_b * w_b).sum(axis=0))
         fast = norm > BULLET_MAX_VELOCITY  # only then can a world-frame component exceed the limit
-        if fast.any():
+        if np.count_nonzero(fast):
             idx = np.flatnonzero(fast)
             R_fast = R[:, :, idx]
             omega = np.clip(rotate(R_fast, w_b[:, idx]), -BULLET_MAX_VELOCITY, BULLET_MAX_VELOCITY)

@@ -258,7 +258,7 @@ class VectorDroneEnv(gym.vector.VectorEnv):
                 rpm = rpm.copy()
                 rpm[self._weak_rotor, self._all] = np.minimum(rpm[self._weak_rotor, self._all], self._weak_cap_rpm)
             quad.step(rpm, wind)
-            if new.any():  # the PyBullet env ends its physics loop after the step that found the contact
+            if np.count_nonzero(new):  # the PyBullet env ends its physics loop after the step that found the contact
                 contact |= new
                 idx = np.flatnonzero(new)
                 stopped.append((idx, quad.state.copy_rows(idx)))
