@@ -5,7 +5,8 @@ Gymnasium ``VectorEnv`` (next-step autoreset) with the PyBullet env's ``kin`` ob
 rewards, success, crash and time-limit rules, hundreds of times faster for state-based training
 (no camera). Modules: :mod:`.dynamics` (batched rigid-body physics and ground contact),
 :mod:`.control` (batched cascaded controller and action modes), :mod:`.layout` (episode layouts),
-:mod:`.tasks` (task rules), :mod:`.env` (the ``VectorEnv``).
+:mod:`.world` (one control period of physics with wind, latency and a weak motor), :mod:`.tasks`
+(task rules), :mod:`.env` (the ``VectorEnv``).
 """
 
 from .env import PYBULLET_TASKS, VectorDroneEnv, make_vector

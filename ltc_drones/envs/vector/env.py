@@ -18,7 +18,7 @@ from ...control.cascade import ControllerGains, VelocityLimits
 from ...sim.forces import ForceConfig
 from ...sim.params import QuadrotorParams, SimClock
 from ...sim.state import RigidBodyState
-from ..actions import ACT_MODES, hover_action
+from ..actions import ACT_MODES
 from ..base import CRASH_TILT_RAD
 from ..camera import CameraConfig
 from ..fly_to_target import FlyToTargetEnv
@@ -27,10 +27,10 @@ from ..hiking import HikingEnv
 from ..hover import HoverEnv
 from ..observations import KIN_BOUND, KIN_DIM, KIN_SCALES
 from ..scenario import Scenario, load_scenario
-from .control import make_batch_action
-from .dynamics import BatchQuadrotor, heading_cos_sin, rotate_back
+from .dynamics import heading_cos_sin, rotate_back
 from .layout import LayoutSampler
 from .tasks import TASKS, TIME_EPS_S
+from .world import BatchWorld
 
 PYBULLET_TASKS = {"hover": HoverEnv, "fly-to-target": FlyToTargetEnv, "follow-target": FollowTargetEnv,
                   "hiking": HikingEnv}
@@ -123,24 +123,12 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         self.success_terminates = pybullet_env.SUCCESS_TERMINATES
         dt = self.clock.ctrl_dt_s
         self.episode_steps = _steps_to_reach(self.scenario.episode_len_s, dt)
-        self.quad = BatchQuadrotor(self.params, self.clock.physics_dt_s, forces, n)
-        self.action_mode = make_batch_action(act, self.params, dt, self.velocity_limits, gains or ControllerGains(), n)
+        self.world = BatchWorld(self.params, self.clock, forces, act, self.velocity_limits, gains or ControllerGains(),
+                                self.scenario, n, self.episode_steps)
+        self.quad = self.world.quad
         self.task = TASKS[task](self.scenario, n, dt, weights)
         self.sampler = LayoutSampler(task, self.scenario, camera or CameraConfig(), self.episode_steps)
         self.view = self.sampler.view
-        s = self.scenario
-        self._wind_mean = np.asarray(s.wind_mean_mps, dtype=float)[:, None]
-        self._still_air = s.wind_gust_std_mps == 0 and not any(s.wind_mean_mps)
-        self._gust = np.zeros((3, n))
-        self._gust_noise = np.zeros((n, self.episode_steps, 3)) if s.wind_gust_std_mps else None
-        a = math.exp(-dt / s.wind_gust_tau_s)
-        self._gust_a, self._gust_scale = a, s.wind_gust_std_mps * math.sqrt(1.0 - a * a)
-        self._latency = s.latency_steps
-        self._hover_action = hover_action(act, self.params).astype(np.float64)[:, None]
-        self._delay = np.repeat(self._hover_action[None], self._latency, axis=0).repeat(n, axis=2)
-        self._delay_ptr = 0
-        self._weak_cap_rpm = math.sqrt(1.0 - s.motor_weakness) * self.params.max_rpm if s.motor_weakness else None
-        self._weak_rotor = np.zeros(n, dtype=np.intp)
         self.single_observation_space = spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
         self.single_action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
         self.observation_space = batch_space(self.single_observation_space, n)
@@ -153,7 +141,6 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         self._phi: dict[str, np.ndarray] = {}
         self._autoreset = np.zeros(n, dtype=bool)
         self._reset_done = False
-        self._all = np.arange(n)
 
     # ---- Gymnasium API ----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -193,9 +180,9 @@ class VectorDroneEnv(gym.vector.VectorEnv):
             raise ValueError(f"actions must be finite; envs {bad[:10].tolist()} got non-finite values; the "
                              "environment state is unchanged")
         a = np.clip(a, -1.0, 1.0)
-        contact = self._fly(self._delayed(np.ascontiguousarray(a.T)))
+        contact = self.world.fly(np.ascontiguousarray(a.T))
         k = self.step_count
-        self._advance_wind(k)
+        self.world.advance_wind(k)
         self.task.advance(self.clock.ctrl_dt_s, k)
         self.step_count = k = k + 1
         self._last_action = a.astype(np.float32)
@@ -234,44 +221,6 @@ class VectorDroneEnv(gym.vector.VectorEnv):
     def close(self, **kwargs) -> None:
         self.closed = True
 
-    # ---- physics ----------------------------------------------------------------------------
-    def _delayed(self, action: np.ndarray) -> np.ndarray:
-        """The actions (4, N) that take effect now (the scenario's latency)."""
-        if not self._latency:
-            return action
-        out = self._delay[self._delay_ptr].copy()
-        self._delay[self._delay_ptr] = action
-        self._delay_ptr = (self._delay_ptr + 1) % self._latency
-        return out
-
-    def _fly(self, action: np.ndarray) -> np.ndarray:
-        """One control step of physics; returns which drones touched the ground (each stops where it did)."""
-        quad, mode = self.quad, self.action_mode
-        mode.set(action, quad.state)
-        wind = None if self._still_air else self._wind_mean + self._gust
-        contact = np.zeros(self.num_envs, dtype=bool)
-        stopped: list[tuple[np.ndarray, tuple[np.ndarray, ...]]] = []
-        for _ in range(self.clock.substeps):
-            new = quad.in_contact() & ~contact  # Bullet finds contacts at the start of the step
-            rpm = mode.rpm(quad.state)
-            if self._weak_cap_rpm is not None:
-                rpm = rpm.copy()
-                rpm[self._weak_rotor, self._all] = np.minimum(rpm[self._weak_rotor, self._all], self._weak_cap_rpm)
-            quad.step(rpm, wind)
-            if np.count_nonzero(new):  # the PyBullet env ends its physics loop after the step that found the contact
-                contact |= new
-                idx = np.flatnonzero(new)
-                stopped.append((idx, quad.state.copy_rows(idx)))
-        for idx, rows in stopped:
-            quad.state.set_rows(idx, rows)
-        return contact
-
-    def _advance_wind(self, step_index: np.ndarray) -> None:
-        if self._gust_noise is None:
-            return
-        k = np.minimum(step_index, self.episode_steps - 1)
-        self._gust = self._gust_a * self._gust + self._gust_scale * self._gust_noise[self._all, k].T
-
     # ---- episodes ---------------------------------------------------------------------------
     def _reset_envs(self, idx: np.ndarray) -> None:
         layout = self.sampler.draw([self._rngs[i] for i in idx])
@@ -280,17 +229,16 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         quat[2], quat[3] = np.sin(0.5 * layout.yaw_rad), np.cos(0.5 * layout.yaw_rad)
         self.quad.reset(idx, layout.pos_m, quat, zeros, zeros)
         self.task.reset(idx, layout)
-        self._gust[:, idx] = layout.gust_mps
-        if self._gust_noise is not None:
-            self._gust_noise[idx] = layout.gust_noise
-        self._weak_rotor[idx] = layout.weak_rotor
+        world = self.world
+        world.gust_mps[:, idx] = layout.gust_mps
+        if world.gust_noise is not None:
+            world.gust_noise[idx] = layout.gust_noise
+        world.weak_rotor[idx] = layout.weak_rotor
         self._start_episodes(idx)
 
     def _start_episodes(self, idx: np.ndarray) -> None:
         """Controller, action queue, counters and potentials of envs ``idx`` whose state and task are set."""
-        self.action_mode.reset(idx, self.quad.state)
-        if self._latency:
-            self._delay[:, :, idx] = self._hover_action[None]
+        self.world.start(idx)
         self.step_count[idx] = 0
         self._last_action[idx] = 0.0
         distance = self._goal_distance()
@@ -325,12 +273,13 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         self.quad.reset(idx, state.pos_m[:, None], state.quat_xyzw[:, None], state.vel_world_mps[:, None],
                         state.omega_world_radps[:, None])
         self.task.load(int(i), **task_fields)
+        world = self.world
         if gust is not None:
-            self._gust[:, i] = gust
-        if gust_noise is not None and self._gust_noise is not None:
-            self._gust_noise[i] = np.asarray(gust_noise, dtype=float)[:self.episode_steps]
+            world.gust_mps[:, i] = gust
+        if gust_noise is not None and world.gust_noise is not None:
+            world.gust_noise[i] = np.asarray(gust_noise, dtype=float)[:self.episode_steps]
         if weak_rotor is not None:
-            self._weak_rotor[i] = int(weak_rotor)
+            world.weak_rotor[i] = int(weak_rotor)
         self._start_episodes(idx)
         self._autoreset[i] = False
         return self._observe()[i]
