@@ -2,11 +2,13 @@
 
 ``make_vector("fly-to-target", num_envs=1024, obs="kin", act="vel", seed=0)`` returns a
 Gymnasium ``VectorEnv`` (next-step autoreset) with the PyBullet env's ``kin`` observations,
-rewards, success, crash and time-limit rules, hundreds of times faster for state-based training
-(no camera). Modules: :mod:`.dynamics` (batched rigid-body physics and ground contact),
-:mod:`.control` (batched cascaded controller and action modes), :mod:`.layout` (episode layouts),
-:mod:`.world` (one control period of physics with wind, latency and a weak motor), :mod:`.tasks`
-(task rules), :mod:`.env` (the ``VectorEnv``).
+rewards, success, crash and time-limit rules, for state-based training (no camera): at 1,024 drones
+about a hundred times the PyBullet env's steps per second (``scripts/bench_vector.py``).
+
+Modules: :mod:`.dynamics` (batched rigid-body physics and ground contact), :mod:`.control` (batched
+cascaded controller and action modes), :mod:`.world` (one control period of physics with wind,
+latency and a weak motor), :mod:`.layout` (episode layouts), :mod:`.tasks` (task rules),
+:mod:`.env` (the ``VectorEnv``).
 """
 
 from .env import PYBULLET_TASKS, VectorDroneEnv, make_vector
