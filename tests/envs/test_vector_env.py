@@ -37,7 +37,7 @@ def pybullet_episode(task, seed, policy="expert", act="vel", scenario="nominal",
     if base.scenario.motor_weakness:
         fields["weak_rotor"] = base.shifts.motor.rotor
     start = copy.deepcopy(base.state)
-    expert = make_expert(env) if policy == "expert" else None
+    expert = make_expert(env) if isinstance(policy, str) else None
     if expert is not None:
         expert.reset()
     rec = {"obs0": obs, "actions": [], "pos": [], "obs": [], "reward": [], "terminated": [], "truncated": [],
