@@ -42,6 +42,7 @@ class Simulation:
         self.motors = [MotorModel(params, self.clock.physics_dt_s) for _ in range(num_drones)]
         self.wind = WindField(wind or WindConfig())
         self._still_air = self.wind.config.is_still
+        self._all_drones = list(range(num_drones))
         self.states: list[RigidBodyState] = [self.world.drone_state(i) for i in range(num_drones)]
         self.time_s = 0.0
 
@@ -57,35 +58,38 @@ class Simulation:
         self._read_states()
 
     def _read_states(self) -> None:
-        self.states = [self.world.drone_state(i) for i in range(self.num_drones)]
+        self.states = [self.world.drone_state(i) for i in self._all_drones]
 
     @property
     def rotor_rpm(self) -> np.ndarray:
         """Current rotor speeds (num_drones, 4)."""
         return np.stack([m.rpm for m in self.motors])
 
-    def physics_step(self, rpm_cmd: np.ndarray, active: list[bool] | None = None) -> None:
-        """Apply rotor commands (num_drones, 4) for one physics step and advance the world.
+    def physics_step(self, rpm_cmd, active: list[bool] | None = None) -> None:
+        """Apply rotor commands for one physics step and advance the world.
 
-        ``active`` (one bool per drone, default all) marks the drones that fly; an inactive drone
-        (parked out of the airspace by a multi-agent env) is held against gravity, takes no part
-        in downwash, and its command is ignored.
+        Args:
+            rpm_cmd: rotor-speed commands (rpm), an array (num_drones, 4) or a sequence of
+                ``num_drones`` arrays (4,).
+            active: one bool per drone (default: all fly). An inactive drone (parked out of the
+                airspace by a multi-agent env) is held against gravity, takes no part in downwash,
+                and its command is ignored (it may be ``None``).
         """
         wind = None if self._still_air else self.wind.velocity_world_mps
-        flying = range(self.num_drones) if active is None else [i for i in range(self.num_drones) if active[i]]
+        states, motors, world, wrench = self.states, self.motors, self.world, self.force_model.wrench
+        flying = self._all_drones if active is None else [i for i in self._all_drones if active[i]]
         multi = len(flying) > 1
-        positions = np.stack([self.states[i].pos_m for i in flying]) if multi else None
+        positions = [states[i].pos_m.tolist() for i in flying] if multi else None  # for downwash (hot path)
         for k, i in enumerate(flying):
-            s = self.states[i]
-            rpm = self.motors[i].update(rpm_cmd[i])
-            others = np.delete(positions, k, axis=0) if multi else None
-            force, torque = self.force_model.wrench(rpm, s.pos_m, s.R, s.vel_world_mps, wind, others)
-            self.world.apply_wrench(i, force, torque)
-        if active is not None:
-            for i in range(self.num_drones):
+            s = states[i]
+            others = positions[:k] + positions[k + 1:] if multi else None
+            force, torque = wrench(motors[i].update(rpm_cmd[i]), s.pos_m, s.R, s.vel_world_mps, wind, others)
+            world.apply_wrench(i, force, torque)
+        if active is not None and len(flying) < self.num_drones:
+            for i in self._all_drones:
                 if not active[i]:
-                    self.world.apply_wrench(i, self.states[i].R.T @ [0.0, 0.0, self.params.weight_n], [0.0, 0.0, 0.0])
-        self.world.step()
+                    world.apply_wrench(i, states[i].R.T @ [0.0, 0.0, self.params.weight_n], [0.0, 0.0, 0.0])
+        world.step()
         self.time_s += self.clock.physics_dt_s
         self._read_states()
 

@@ -99,6 +99,7 @@ class PyBulletWorld:
                 localInertiaDiagonal=list(params.inertia_kgm2), physicsClientId=c,
             )
             self.drone_ids.append(body)
+        self._drone_index = {body: i for i, body in enumerate(self.drone_ids)}
         self._solid_ids: list[int] = [self.ground_id]
         self._texture_cache: dict[str, int] = {}
         self.sky: SkyBackdrop | None = None
@@ -219,6 +220,26 @@ class PyBulletWorld:
     def contact_bodies(self, i: int) -> set[int]:
         """Ids of the bodies drone ``i`` touches (ground, solid objects, other drones' ``drone_ids``)."""
         return {c[2] for c in pb.getContactPoints(bodyA=self.drone_ids[i], physicsClientId=self.cid)}
+
+    def drone_contacts(self) -> dict[int, set[int]]:
+        """:meth:`contact_bodies` of every drone that touches something, from one query of the whole world.
+
+        Returns:
+            ``{drone index: ids of the bodies it touches}``; empty when no drone touches anything
+            (the common case, one PyBullet call per physics step instead of one per drone).
+        """
+        points = pb.getContactPoints(physicsClientId=self.cid)
+        if not points:
+            return {}
+        index = self._drone_index
+        touching: dict[int, set[int]] = {}
+        for c in points:  # each contact point once, as (bodyA, bodyB): both bodies touch each other
+            a, b = c[1], c[2]
+            if a in index:
+                touching.setdefault(index[a], set()).add(b)
+            if b in index:
+                touching.setdefault(index[b], set()).add(a)
+        return touching
 
     # ---- cameras ----------------------------------------------------------------------------
     def render(

@@ -156,6 +156,7 @@ class MultiDroneEnv(ParallelEnv):
                              f"valid: {sorted(weights)}")
         self.reward_weights = {**weights, **(reward_weights or {})}
         self.possible_agents = [f"drone_{i}" for i in range(n)]
+        self._agent_index = {name: i for i, name in enumerate(self.possible_agents)}
         self.agents: list[str] = []
         self.agent_views = {name: DroneAgent(self, i) for i, name in enumerate(self.possible_agents)}
         self._action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
@@ -233,8 +234,8 @@ class MultiDroneEnv(ParallelEnv):
 
     def _index(self, agent: str) -> int:
         try:
-            return self.possible_agents.index(agent)
-        except ValueError:
+            return self._agent_index[agent]
+        except (KeyError, TypeError):
             raise KeyError(f"unknown agent {agent!r}; agents: {', '.join(self.possible_agents)}") from None
 
     @property
@@ -279,25 +280,18 @@ class MultiDroneEnv(ParallelEnv):
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"no action for live agent(s) {missing}; give one action (4,) per agent in env.agents")
-        live = [self._index(a) for a in self.agents]
+        live = [self._agent_index[a] for a in self.agents]
         acts = {}
         for i in live:
             a = np.asarray(actions[self.possible_agents[i]], dtype=np.float64).reshape(-1)
-            if a.shape != (4,) or not np.all(np.isfinite(a)):
+            if a.shape != (4,) or not np.isfinite(a).all():
                 name = self.possible_agents[i]
                 raise ValueError(f"action of {name} must be 4 finite numbers, got {actions[name]}")
-            acts[i] = np.clip(a, -1.0, 1.0)
+            acts[i] = a.clip(-1.0, 1.0)
         sim = self.sim
         for i in live:
             self._modes[i].set(self._shifts[i].action(acts[i]), sim.states[i])
-        contacts: dict[int, set[int]] = {i: set() for i in live}
-        rpm = np.zeros((self.num_drones, 4))
-        for _ in range(self.clock.substeps):
-            for i in live:
-                rpm[i] = self._shifts[i].rpm(self._modes[i].rpm(sim.states[i]))
-            sim.physics_step(rpm, self._active)
-            for i in live:
-                contacts[i] |= sim.world.contact_bodies(i)
+        contacts = self._fly(live)
         sim.advance_wind()
         self._task_advance(self.clock.ctrl_dt_s)
         self.scene.follow_goal(self.look_at_of(0))  # occluders stay with a moving leader
@@ -306,13 +300,15 @@ class MultiDroneEnv(ParallelEnv):
         at_limit = self.time_s >= self.scenario.episode_len_s - 1e-9
         w = self.reward_weights
         done_now = []
+        goals = {i: self.goal_of(i) for i in live}  # fixed for the rest of the step: computed once
+        states = sim.states
         for i in live:
             name = self.possible_agents[i]
             self._last_action[i] = acts[i].astype(np.float32)
-            self._distance[i] = self._goal_distance(i)
+            self._distance[i] = float(np.linalg.norm(goals[i] - states[i].pos_m))  # _goal_distance
             others = {self._drone_index[b] for b in contacts[i] if b in self._drone_index} - {i}
             self._collided[i] = bool(others)
-            crash = bool(contacts[i]) or tilt_of(sim.states[i].R) > CRASH_TILT_RAD or self._out_of_bounds(i)
+            crash = bool(contacts[i]) or tilt_of(states[i].R) > CRASH_TILT_RAD or self._out_of_bounds(i)
             self._crashed[i] = crash
             succeeded, failed = self._agent_outcome(i)
             succeeded = succeeded and not crash
@@ -332,16 +328,42 @@ class MultiDroneEnv(ParallelEnv):
                 done_now.append(i)
         self.collisions += sum(self._collided[i] for i in live) // 2 + sum(
             1 for i in live if self._collided[i] and not any(self._collided[j] for j in live if j != i))
-        for i in live:
-            observations[self.possible_agents[i]] = self._observe(i)
+        if self.obs_mode == "kin":
+            nearest = self._nearest_others_m(live)
+            for i in live:
+                observations[self.possible_agents[i]] = self._kin(i, goals[i], self.look_at_of(i), nearest[i])
+        else:
+            for i in live:
+                observations[self.possible_agents[i]] = self._observe(i)
         for i in done_now:
             self._park(i)
-        self.agents = [a for a in self.agents if self._index(a) not in done_now]
+        if done_now:
+            self.agents = [a for a in self.agents if self._agent_index[a] not in done_now]
         if not self.agents:
             team = self.team_success
             for info in infos.values():
                 info.update(team_success=team, collisions=self.collisions)
         return observations, rewards, terminations, truncations, infos
+
+    def _fly(self, live: list[int]) -> dict[int, set[int]]:
+        """One control period of physics: the live drones' controllers and motors at every physics step.
+
+        Returns:
+            ``{i: ids of the bodies drone i touched during the period}`` for every live drone.
+        """
+        sim = self.sim
+        rpm: list[np.ndarray | None] = [None] * self.num_drones  # parked drones: no command
+        loops = [(i, self._modes[i].rpm, self._shifts[i].rpm) for i in live]
+        contacts: dict[int, set[int]] = {i: set() for i in live}
+        for _ in range(self.clock.substeps):
+            states = sim.states
+            for i, controller_rpm, delivered_rpm in loops:
+                rpm[i] = delivered_rpm(controller_rpm(states[i]))  # the motor-weakness shift caps a rotor
+            sim.physics_step(rpm, self._active)
+            for i, bodies in sim.world.drone_contacts().items():
+                if i in contacts:
+                    contacts[i] |= bodies
+        return contacts
 
     @property
     def team_success(self) -> bool:
@@ -386,10 +408,25 @@ class MultiDroneEnv(ParallelEnv):
             return here + np.array([0.0, 0.0, 50.0])
         return others[int(np.argmin(np.linalg.norm(others - here, axis=1)))]
 
+    def _nearest_others_m(self, indices: list[int]) -> dict[int, np.ndarray]:
+        """:meth:`_nearest_other_m` of each drone in ``indices``, from one table of pairwise distances."""
+        states = self.sim.states
+        flying = [j for j in range(self.num_drones) if self._active[j]]
+        if len(flying) < 2:
+            return {i: self._nearest_other_m(i) for i in indices}
+        pos = np.array([states[j].pos_m for j in flying])
+        dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)  # dist[a, b] = |pos_a - pos_b|
+        np.fill_diagonal(dist, np.inf)
+        row = {j: k for k, j in enumerate(flying)}
+        return {i: pos[int(np.argmin(dist[row[i]]))] if i in row else self._nearest_other_m(i) for i in indices}
+
     def kinematic_observation(self, i: int) -> np.ndarray:
         """Agent ``i``'s ``kin`` vector (:data:`MULTI_KIN_DIM` = 22)."""
+        return self._kin(i, self.goal_of(i), self.look_at_of(i), self._nearest_other_m(i))
+
+    def _kin(self, i: int, goal_m: np.ndarray, look_at_m: np.ndarray, nearest_m: np.ndarray) -> np.ndarray:
         s = self.sim.states[i]
-        points = np.stack([self.goal_of(i), self.look_at_of(i), self._nearest_other_m(i)])
+        points = np.array([goal_m, look_at_m, nearest_m], dtype=float)
         rel = (points - s.pos_m) @ s.R / KIN_SCALES["goal_m"]  # rows: R^T (p - x)
         rel = np.clip(rel.reshape(-1), -KIN_BOUND, KIN_BOUND).astype(np.float32)
         return np.concatenate([rel, proprioception(s, self._last_action[i])])
