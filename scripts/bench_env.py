@@ -1,23 +1,46 @@
-"""Env steps per second against the raw PyBullet ceiling (single drone, 240/30 Hz, resets included).
+"""Env steps per second against the raw PyBullet ceiling (single drone, 240/30 Hz, resets included),
+and of the multi-agent envs with N drones beside the single-drone env of the same kind.
 
 Usage: python scripts/bench_env.py [--steps 6000] [--task fly-to-target] [--repeats 3]
+           [--drones 2 4 8] [--multi-task multi-follow] [--multi-steps 1200] [--out results/bench_env.txt]
 
 Prints, for ``kin``/``rpm``, ``kin``/``vel`` and ``rgb``/``vel`` at 64×48, the median env steps/s over
 ``--repeats`` runs of ``--steps`` random actions (episodes reset as they end), beside the same loop
 of raw PyBullet stepping (4 rotor forces + a yaw torque + state reads per physics step), and the
-ratio of each to that ceiling. Single thread, one process.
+ratio of each to that ceiling.
+
+Then the multi-agent rows: ``--multi-task`` (PettingZoo, ``kin``/``vel``) with each of ``--drones``,
+every drone flown by the :class:`~ltc_drones.control.team.TeamExpert`, so all N fly the whole
+episode (random or zero actions would crash or lose drones early and time a smaller team); and
+the single-drone task of the same kind (``follow-target`` for ``multi-follow``) flown by its
+privileged expert, measured the same way in the same run. One env step moves every drone by one
+control period. Only ``env.step`` and ``env.reset`` are timed (resets included, the experts' own
+time excluded), median over ``--repeats`` runs of ``--multi-steps`` env steps; ``vs 1 drone`` is
+the ratio of env steps/s to that single-drone row, ``drone-steps/s`` is N × env steps/s.
+
+Single thread, one process. The first and last lines give the 1-minute load average: other work
+on the machine lowers every row, so compare rows of one run, not figures of different runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import statistics
+import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import pybullet as pb
 
+from ltc_drones.atomic import write_atomic
+from ltc_drones.control.experts import make_expert
+from ltc_drones.control.team import TeamExpert
 from ltc_drones.envs import make_env
+from ltc_drones.envs.multi import MULTI_ENVS, make_multi_env
 from ltc_drones.sim import QuadrotorParams
 
 
@@ -34,6 +57,66 @@ def bench_env(task: str, obs: str, act: str, steps: int, seed: int = 0) -> float
     rate = steps / (time.perf_counter() - t0)
     env.close()
     return rate
+
+
+def bench_expert_single(task: str, steps: int, seed: int = 0) -> float:
+    """Env steps/s of one drone (``kin``/``vel``) flown by its expert; only ``step`` and ``reset`` are timed."""
+    env = make_env(task, obs="kin", act="vel")
+    expert = make_expert(env)
+    env.reset(seed=seed)
+    expert.reset()
+    busy = 0.0
+    for _ in range(steps):
+        action = expert.act()
+        t0 = time.perf_counter()
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            env.reset()
+        busy += time.perf_counter() - t0
+        if terminated or truncated:
+            expert.reset()
+    env.close()
+    return steps / busy
+
+
+def bench_multi(task: str, num_drones: int, steps: int, seed: int = 0) -> float:
+    """Env steps/s of a multi-agent env (``kin``/``vel``) flown by the TeamExpert; only ``step`` and ``reset`` timed."""
+    env = make_multi_env(task, num_drones=num_drones, obs="kin", act="vel")
+    team = TeamExpert(env)
+    env.reset(seed=seed)
+    team.reset(num_drones)
+    busy = 0.0
+    for _ in range(steps):
+        acts = team.act()
+        actions = {name: acts[i] for i, name in enumerate(env.possible_agents) if name in env.agents}
+        t0 = time.perf_counter()
+        env.step(actions)
+        over = not env.agents
+        if over:
+            env.reset()
+        busy += time.perf_counter() - t0
+        if over:
+            team.reset(num_drones)
+    env.close()
+    return steps / busy
+
+
+def load_note(own_load: float) -> str:
+    """The 1-minute load average and whether other processes were running (``own_load``: this benchmark's share)."""
+    load = os.getloadavg()[0]
+    busy = "BUSY: other processes shared the cores" if load - own_load >= 0.5 else "quiet"
+    return f"1-min load average {load:.2f}, {busy}"
+
+
+def machine() -> str:
+    """CPU model and core count, e.g. ``2-core AMD EPYC 7B13 (x86_64)``."""
+    model = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        lines = cpuinfo.read_text().splitlines()
+        names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+        model = names[0] if names else model
+    return f"{os.cpu_count()}-core {model} ({platform.machine()})"
 
 
 def bench_raw_pybullet(steps: int, episode_steps: int = 30, seed: int = 0) -> float:
@@ -73,16 +156,38 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--task", default="fly-to-target")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--drones", type=int, nargs="*", default=[2, 4, 8],
+                        help="team sizes of the multi-agent rows (none: skip them)")
+    parser.add_argument("--multi-task", default="multi-follow", choices=sorted(MULTI_ENVS))
+    parser.add_argument("--multi-steps", type=int, default=1200, help="env steps per run of each multi-agent row")
+    parser.add_argument("--out", default=None, help="also write the output to this file (atomically)")
     args = parser.parse_args()
-    raw = statistics.median(bench_raw_pybullet(args.steps) for _ in range(args.repeats))
+    lines = [f"# python {' '.join(sys.argv)}   ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, one process)",
+             f"# at start: {load_note(0.0)}"]
+    med = statistics.median
+    raw = med(bench_raw_pybullet(args.steps) for _ in range(args.repeats))
     rows = [("raw PyBullet, 4 rotor forces (ceiling)", raw)]
     for obs, act in (("kin", "rpm"), ("kin", "vel"), ("rgb", "vel")):
         steps = args.steps if obs == "kin" else max(args.steps // 4, 500)
-        rate = statistics.median(bench_env(args.task, obs, act, steps) for _ in range(args.repeats))
+        rate = med(bench_env(args.task, obs, act, steps) for _ in range(args.repeats))
         rows.append((f"{args.task} obs={obs} act={act}" + (" 64x48" if obs == "rgb" else ""), rate))
-    print(f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s}")
-    for name, rate in rows:
-        print(f"{name:48s} {rate:10.0f} {rate / raw:10.2f}")
+    lines.append(f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s}")
+    lines += [f"{name:48s} {rate:10.0f} {rate / raw:10.2f}" for name, rate in rows]
+    if args.drones:
+        single_task = MULTI_ENVS[args.multi_task].SINGLE_AGENT_TASK
+        single = med(bench_expert_single(single_task, args.multi_steps) for _ in range(args.repeats))
+        multi = [(n, med(bench_multi(args.multi_task, n, args.multi_steps) for _ in range(args.repeats)))
+                 for n in args.drones]
+        lines += ["", "flown by the privileged experts (TeamExpert for N drones), kin/vel; env.step + env.reset timed",
+                  f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s} {'vs 1 drone':>10s} {'drone-steps/s':>14s}",
+                  f"{f'{single_task} 1 drone':48s} {single:10.0f} {single / raw:10.2f} {1.0:10.2f} {single:14.0f}"]
+        lines += [f"{f'{args.multi_task} N={n}':48s} {rate:10.0f} {rate / raw:10.2f} {rate / single:10.2f} "
+                  f"{n * rate:14.0f}" for n, rate in multi]
+    lines.append(f"# at end: {load_note(1.0)} (this process counts as 1)")
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.out:
+        write_atomic(args.out, lambda tmp: Path(tmp).write_text(text))
 
 
 if __name__ == "__main__":
