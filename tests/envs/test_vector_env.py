@@ -17,9 +17,9 @@ POS_TOL_M = 1e-6
 LOADED = 1  # the env index the PyBullet episode is copied into; the others fly their own episodes
 
 
-def pybullet_episode(task, seed, policy="expert", act="vel", scenario="nominal", max_steps=700):
+def pybullet_episode(task, seed, policy="expert", act="vel", scenario="nominal", max_steps=700, **env_kwargs):
     """Fly one PyBullet episode; return what the vector env needs to replay it and what happened."""
-    env = make_env(task, obs="kin", act=act, scenario=scenario)
+    env = make_env(task, obs="kin", act=act, scenario=scenario, **env_kwargs)
     base = env.unwrapped
     obs, _ = env.reset(seed=seed)
     fields = {}
@@ -54,9 +54,9 @@ def pybullet_episode(task, seed, policy="expert", act="vel", scenario="nominal",
     return start, fields, rec
 
 
-def replay(task, start, fields, actions, act="vel", scenario="nominal", num_envs=3):
+def replay(task, start, fields, actions, act="vel", scenario="nominal", num_envs=3, **env_kwargs):
     """The same commands in a vector env (the episode loaded into env ``LOADED``; the others fly zeros)."""
-    venv = make_vector(task, num_envs=num_envs, act=act, scenario=scenario, seed=7)
+    venv = make_vector(task, num_envs=num_envs, act=act, scenario=scenario, seed=7, **env_kwargs)
     venv.reset()
     out = {"obs0": venv.load_episode(LOADED, start, **fields), "pos": [], "obs": [], "reward": [], "terminated": [],
            "truncated": [], "info": []}
@@ -119,10 +119,15 @@ def test_crash_rules_agree_with_the_pybullet_env(act, action, ending):
     assert np.abs(vec["pos"][-1] - pb["pos"][-1]).max() < 3e-3
 
 
-@pytest.mark.parametrize("scenario", ["wind-gusts@5", "latency@3", "motor-weakness@5"])
-def test_physical_shifts_match_the_pybullet_env_over_1_s(scenario):
-    start, fields, pb = pybullet_episode("fly-to-target", 4, scenario=scenario, max_steps=30)
-    vec = replay("fly-to-target", start, fields, pb["actions"], scenario=scenario)
+@pytest.mark.parametrize("scenario, env_kwargs", [
+    ("wind-gusts@5", {}), ("latency@3", {}), ("motor-weakness@5", {}),
+    ("nominal", {"params": QuadrotorParams(motor_tau_s=0.03)}),  # first-order motor lag
+    ("nominal", {"physics_hz": 300, "ctrl_hz": 50}),
+])
+def test_physical_shifts_and_settings_match_the_pybullet_env_over_1_s(scenario, env_kwargs):
+    steps = int(env_kwargs.get("ctrl_hz", 30))
+    start, fields, pb = pybullet_episode("fly-to-target", 4, scenario=scenario, max_steps=steps, **env_kwargs)
+    vec = replay("fly-to-target", start, fields, pb["actions"], scenario=scenario, **env_kwargs)
     assert_same_episode(pb, vec)
 
 
