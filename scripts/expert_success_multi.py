@@ -14,7 +14,10 @@ for >= 95 % team success on 100 nominal episodes with 4 drones.
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import time
+from datetime import date
 from pathlib import Path
 
 import torch
@@ -53,7 +56,8 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text, end="")
     command = (f"# python scripts/expert_success_multi.py --episodes {args.episodes} --num-drones {args.num_drones} "
-               f"--levels {' '.join(map(str, args.levels))}   (act=vel, obs=kin; test seeds of evaluation seed 0)\n")
+               f"--levels {' '.join(map(str, args.levels))}   ({date.today()}, {os.cpu_count()}-core "
+               f"{platform.machine()}, act=vel, obs=kin; test seeds of evaluation seed 0)\n")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(args.out, lambda tmp: Path(tmp).write_text(command + text))
 
