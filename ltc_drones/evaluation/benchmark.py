@@ -354,6 +354,9 @@ def _provider(grid: Grid, factory: Callable[..., Any] | None):
             raise ValueError(f"a diagnostics provider was given but grid {grid.name!r} has diagnostics off; set "
                              "`diagnostics: true` in the grid (or pass --diagnostics to ltc-drones benchmark)")
         return None
+    if grid.num_drones is not None:
+        raise ValueError(f"grid {grid.name!r} is multi-agent ({grid.task}): diagnostics are not available for "
+                         "multi-agent tasks yet; leave out --diagnostics (and set `diagnostics: false`)")
     if factory is None:
         raise BenchmarkError(f"grid {grid.name!r} asks for diagnostics: pass diagnostics="
                              "ltc_drones.diagnostics.ClosedLoopDiagnostics (`ltc-drones benchmark` does)")

@@ -1,6 +1,7 @@
 """The evaluator, rollout videos and benchmark grids on multi-agent tasks: team records and summaries, identical
 records for any worker count, exact resume, early refusals, the team table, the team video, a tiny team grid."""
 
+import dataclasses
 import json
 import math
 import os
@@ -272,6 +273,10 @@ def test_a_tiny_team_grid_runs_end_to_end(tmp_path):
     assert grid.to_dict()["num_drones"] == 2
     single = {**{k: v for k, v in TEAM_GRID.items() if k != "num_drones"}, "task": "fly-to-target"}
     assert "num_drones" not in grid_from_dict(single).to_dict()  # single-agent grids keep their identity
+    with pytest.raises(ValueError, match="diagnostics are not available"):  # as `ltc-drones benchmark --diagnostics`
+        run_benchmark(dataclasses.replace(grid, diagnostics={"episodes": 1}), tmp_path / "no", progress=False,
+                      diagnostics=dict)
+    assert not (tmp_path / "no").exists()
     summary = run_benchmark(grid, tmp_path / "results", tmp_path / "work", workers=1, progress=False)
     assert summary["done"] == summary["cells"] == 4 and not summary["failed"]
     cell = json.loads((tmp_path / "results" / "cells" / "eval__mlp__seed0__wind-gusts.json").read_text())
