@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel on these machines (a looser spec pulls a multi-GB CUDA build).
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,multi,ray,diagnostics]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,multi,ray,diagnostics,rl]'
 	touch $(STAMP)
 
 demo: $(STAMP)
