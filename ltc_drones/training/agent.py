@@ -64,6 +64,7 @@ class Agent:
         self.env_spec = env_spec
         self.source = source
         self.dt_s = 1.0 / env_spec["ctrl_hz"]
+        self.normalizer = ObservationNormalizer.from_spec(env_spec.get("obs_normalization"))
         self.reset()
 
     @property
@@ -122,6 +123,8 @@ class Agent:
             obs: one observation, or a batch of ``num_envs`` (arrays, or a dict of arrays for ``rgb_kin``).
             episode_start: None, or one bool per env: True clears that env's recurrent state first.
         """
+        if self.normalizer is not None:  # a PPO agent's saved observation normalisation (VecNormalize)
+            obs = self.normalizer(obs)
         single = self._is_single(obs)
         batched = _add_batch(obs) if single else obs
         n = 1 if single else len(np.asarray(obs["kin"] if isinstance(obs, dict) else obs))
@@ -143,6 +146,32 @@ class Agent:
             return np.asarray(obs["kin"]).ndim == kin_ndim
         arr = np.asarray(obs)
         return arr.ndim == (3 if self.obs_mode == "rgb" else kin_ndim)
+
+
+class ObservationNormalizer:
+    """``clip((x - mean) / sqrt(var + epsilon), -clip, clip)`` as float32 on state vectors, exactly as the
+    ``VecNormalize`` a PPO agent was trained behind (its statistics are ``env_spec["obs_normalization"]``,
+    written by :func:`ltc_drones.rl.envs.normalization_spec`; ``keys`` names the ``kin`` vector or dict entry)."""
+
+    def __init__(self, stats: dict[str, tuple[np.ndarray, np.ndarray]], epsilon: float, clip: float) -> None:
+        self.stats, self.epsilon, self.clip = stats, epsilon, clip
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any] | None) -> ObservationNormalizer | None:
+        if spec is None:
+            return None
+        stats = {k: (np.asarray(v["mean"], dtype=float), np.asarray(v["var"], dtype=float))
+                 for k, v in spec["keys"].items()}
+        return cls(stats, float(spec["epsilon"]), float(spec["clip"]))
+
+    def _one(self, x, key: str) -> np.ndarray:
+        mean, var = self.stats[key]
+        return np.clip((np.asarray(x) - mean) / np.sqrt(var + self.epsilon), -self.clip, self.clip).astype(np.float32)
+
+    def __call__(self, obs):
+        if isinstance(obs, dict):
+            return {k: self._one(v, k) if k in self.stats else v for k, v in obs.items()}
+        return self._one(obs, "kin")
 
 
 def _add_batch(obs):

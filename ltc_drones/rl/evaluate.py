@@ -1,0 +1,78 @@
+"""Closed-loop evaluation of an agent during PPO training, on held-out env seeds.
+
+The agent evaluated is the one that is saved (:class:`~ltc_drones.training.Agent`: the actor with the
+current observation normalisation, deterministic actions), flown on the training backend:
+
+* ``vector``: ``n`` drones of the vector backend, one episode each, flown together (vector seed
+  ``seeds[0]``, which spawns one generator per drone);
+* ``pybullet``: one PyBullet episode per seed;
+* ``gym`` (``--env-id``): one episode per seed; success is ``info["is_success"]`` where the env reports
+  it, else a return of at least ``success_return``, else undefined (only the mean return is reported).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..envs.rollout import EpisodeStarts, run_episode
+
+
+def evaluate_vector(agent, task: str, act: str, scenario: str, seeds: range) -> dict[str, Any]:
+    """One episode on each of ``len(seeds)`` vector-backend drones (vector seed ``seeds[0]``)."""
+    from ..envs.vector import make_vector
+
+    n = len(seeds)
+    venv = make_vector(task, n, obs="kin", act=act, scenario=scenario)
+    try:
+        obs, _ = venv.reset(seed=int(seeds[0]))
+        starts = EpisodeStarts(venv)
+        agent.reset(n)
+        returns, success = np.zeros(n), np.zeros(n, dtype=bool)
+        finished = np.zeros(n, dtype=bool)
+        while not finished.all():
+            obs, reward, terminated, truncated, info = venv.step(agent.act(obs, starts.flags))
+            returns += np.where(finished, 0.0, reward)
+            ended = (terminated | truncated) & ~finished
+            success[ended] = info["is_success"][ended]
+            finished |= ended
+            starts.update(terminated, truncated)
+    finally:
+        venv.close()
+    return _summary(success.tolist(), returns.tolist())
+
+
+def evaluate_env(agent, env, seeds: range, success_return: float | None = None) -> dict[str, Any]:
+    """One episode of ``env`` (a PyBullet drone env or any Gymnasium env) per seed."""
+    if hasattr(env.unwrapped, "obs_mode"):  # a drone env: its rollout helper and records
+        records = [run_episode(env, agent, int(s)) for s in seeds]
+        return _summary([r.success for r in records], [r.episode_return for r in records])
+    successes: list[bool | None] = []
+    returns: list[float] = []
+    for s in seeds:
+        obs, _ = env.reset(seed=int(s))
+        agent.reset(1)
+        total, first, info = 0.0, True, {}
+        while True:
+            obs, reward, terminated, truncated, info = env.step(agent.act(obs, np.array([first])))
+            total, first = total + float(reward), False
+            if terminated or truncated:
+                break
+        if "is_success" in info:
+            successes.append(bool(info["is_success"]))
+        elif success_return is not None:
+            successes.append(total >= success_return)
+        else:
+            successes.append(None)
+        returns.append(total)
+    return _summary(successes, returns)
+
+
+def _summary(successes: list, returns: list[float]) -> dict[str, Any]:
+    known = [s for s in successes if s is not None]
+    rate = sum(known) / len(known) if known and len(known) == len(successes) else None
+    mean_return = float(np.mean(returns)) if returns else math.nan
+    return {"episodes": len(returns), "success_rate": rate, "successes": sum(known) if rate is not None else None,
+            "mean_return": round(mean_return, 4)}
