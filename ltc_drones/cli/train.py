@@ -9,6 +9,7 @@ from typing import Annotated
 
 import tyro
 
+from ..rl.config import PPOConfig
 from ..training.config import TrainConfig
 from . import checks
 from .command import Command, UsageError, usage_checks
@@ -21,9 +22,12 @@ class TrainOptions:
     summary. On a multi-agent task (--task multi-follow --num-drones 2) one policy, shared by every drone, is
     trained on each drone's flights and flies each drone with its own recurrent state. Every option below is a
     field of ltc_drones.training.TrainConfig; --config FILE sets them from a JSON or YAML file (such as a run's
-    config.json), options on the command line override it."""
+    config.json), options on the command line override it. --algo ppo trains by reinforcement learning instead
+    (stable-baselines3 PPO; extra [rl]) on --envs parallel envs of the vector backend or PyBullet, or on any
+    Gymnasium env with --env-id; the PPO options below apply to it only."""
 
     train: Annotated[TrainConfig, tyro.conf.arg(name="")] = field(default_factory=TrainConfig)
+    ppo: Annotated[PPOConfig, tyro.conf.arg(name="")] = field(default_factory=PPOConfig)
     resume: Annotated[Path | None, tyro.conf.arg(metavar="RUN")] = None
     """Continue the stopped run in this folder from its last.pt, with the run's own config.json (give no
     other option with it)."""
@@ -34,14 +38,26 @@ def run(options: TrainOptions) -> int:
     from ..training import resume_run, start_run
 
     if options.resume is not None:
-        if options.train != TrainConfig():
+        if options.train != TrainConfig() or options.ppo != PPOConfig():
             raise UsageError("--resume continues a run with the options in its config.json; give no other option "
                              "(or --config) with it")
         folder = checks.existing("--resume", options.resume, "folder")
         checks.existing("--resume", folder / "config.json", "file")
         checks.writable_folder("--resume", folder)
-        summary = resume_run(folder)
+        summary = _ppo().resume_ppo_run(folder) if _is_ppo_run(folder) else resume_run(folder)
+    elif options.train.algo == "ppo":
+        cfg, ppo = options.train, options.ppo
+        runner = _ppo()
+        with usage_checks():
+            runner.check_configs(cfg, ppo)
+        if ppo.init_from is not None:
+            checks.existing("--init-from", ppo.init_from, "file or folder")
+        checks.writable_folder("--out", cfg.out)
+        summary = runner.start_ppo_run(cfg, ppo)
     else:
+        if options.ppo != PPOConfig():
+            raise UsageError("the PPO options (--envs, --backend, --total-steps, --env-id, --init-from, ...) apply "
+                             "to --algo ppo only")
         cfg = options.train
         with usage_checks():
             load_scenario(cfg.task, cfg.scenario)
@@ -53,6 +69,20 @@ def run(options: TrainOptions) -> int:
         summary = start_run(cfg)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _is_ppo_run(folder: Path) -> bool:
+    return json.loads((folder / "config.json").read_text()).get("algo") == "ppo"
+
+
+def _ppo():
+    """The PPO runner (stable-baselines3 and sb3-contrib are an optional extra)."""
+    try:
+        from ..rl import runner
+    except ImportError as exc:
+        raise UsageError(f"--algo ppo needs stable-baselines3 and sb3-contrib ({exc}); "
+                         "install them with pip install 'ltc_drones[rl]'") from exc
+    return runner
 
 
 COMMAND = Command(TrainOptions, run, config="train")

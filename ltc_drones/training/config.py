@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from ..seeding import check_training_seed, dagger_seeds, demo_seeds, selection_seeds
 
-ALGOS = ("bc", "dagger")
+ALGOS = ("bc", "dagger", "ppo")
 LOSSES = ("mse", "cosine")
 MAX_SHIFT_PX = 16
 
@@ -39,8 +39,9 @@ class TrainConfig:
     arch: str = "ltc-ncp"
     """Recurrent core of the policy (one of ltc_drones.models.CORE_NAMES: ltc-ncp, ltc, cfc, cfc-ncp, ctrnn,
     lstm, gru, mlp, ode-rnn)."""
-    algo: Literal["bc", "dagger"] = "bc"
-    """Imitation algorithm: bc (behaviour cloning only) or dagger (behaviour cloning, then DAgger rounds)."""
+    algo: Literal["bc", "dagger", "ppo"] = "bc"
+    """Training algorithm: bc (behaviour cloning only), dagger (behaviour cloning, then DAgger rounds) or ppo
+    (reinforcement learning, ltc_drones.rl; its options are listed with the PPO section)."""
     seed: int = 0
     """Training seed in [0, 1000000): weights, data split, sampling, demonstration and DAgger env seeds
     (ranges in ltc_drones.seeding)."""
@@ -101,8 +102,8 @@ class TrainConfig:
     been out of the onboard camera's view for this long (seconds), the expert flies until it is back in
     view. None: the learner keeps control."""
     eval_episodes: int = 20
-    """Closed-loop model-selection episodes after each DAgger round (seeds disjoint from test seeds); for a
-    multi-agent task the score is the team success rate (every drone succeeded)."""
+    """Closed-loop model-selection episodes after each DAgger round, or at each PPO evaluation (seeds disjoint
+    from test seeds); for a multi-agent task the score is the team success rate (every drone succeeded)."""
     out: str = "runs"
     """Folder that receives the run folder <task>__<arch>__<algo>__<seed>__<time>."""
 
