@@ -43,6 +43,8 @@ class AvoidanceConfig:
     avoid_turn_deg: float = 45.0
     vertical_gain: float = 0.6
     """Vertical separation speed (m/s) when two drones touch, for drones above or below each other."""
+    post_clearance_m: float = 0.5
+    """Solid posts (the ``occluders`` shift) turn a drone aside within this distance of their surface."""
 
 
 def effective_gaps_m(here_m: np.ndarray, others_m: np.ndarray, here_vel_mps: np.ndarray | None,
@@ -102,6 +104,31 @@ def avoidance_velocity(here_m: np.ndarray, others_m: np.ndarray, config: Avoidan
     return v
 
 
+def around_obstacle_velocity(v_world: np.ndarray, here_m: np.ndarray, centre_xy_m: np.ndarray, radius_m: float,
+                             config: AvoidanceConfig) -> np.ndarray:
+    """``v_world`` steered around an upright cylinder (centre ``centre_xy_m``, radius ``radius_m``).
+
+    Within ``post_clearance_m`` of its surface the horizontal component toward the axis is removed
+    (fully at the surface) and replaced by motion along the surface, on the side the drone is already
+    heading for, so the drone slides around the obstacle instead of stalling in front of it.
+    """
+    v = np.array(v_world, dtype=float)
+    dx, dy = here_m[0] - centre_xy_m[0], here_m[1] - centre_xy_m[1]
+    dist = math.hypot(dx, dy)
+    reach = radius_m + config.post_clearance_m
+    if dist >= reach or dist < 1e-9:
+        return v
+    ux, uy = dx / dist, dy / dist
+    toward = v[0] * ux + v[1] * uy
+    if toward >= 0.0:
+        return v
+    w = min(1.0, (reach - dist) / config.post_clearance_m)
+    side = 1.0 if (v[0] * -uy + v[1] * ux) >= 0.0 else -1.0  # tangent (-uy, ux) or its opposite
+    v[0] += -w * toward * ux + w * side * abs(toward) * -uy
+    v[1] += -w * toward * uy + w * side * abs(toward) * ux
+    return v
+
+
 class AgentExpert(Expert):
     """One agent's guidance law (slot following or reaching) plus collision avoidance."""
 
@@ -121,10 +148,24 @@ class AgentExpert(Expert):
         others, others_vel = self._others(view)
         here_vel = state.vel_world_mps
         v_world = yield_velocity(v_world, state.pos_m, others, self.avoidance, here_vel, others_vel)
+        v_world = self._around_posts(view, state, v_world)
         v_world = v_world + avoidance_velocity(state.pos_m, others, self.avoidance, here_vel, others_vel)
         cmd = clip_velocity(world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
         return np.append(cmd, self._yaw_rate_toward(state, view.look_at_m))
 
+
+    def _around_posts(self, view, state: RigidBodyState, v_world: np.ndarray) -> np.ndarray:
+        """Steer around the occluder posts (one cylinder enclosing them all), except around this agent's own
+        goal: there they stand inside its success radius, off the straight path, as in the single-agent task."""
+        occluders = view.env.scene.occluders
+        if not occluders.body_ids:
+            return v_world
+        posts = np.array(occluders.positions_m())[:, :2]
+        centre = posts.mean(axis=0)
+        if np.linalg.norm(centre - view.goal_pos_m[:2]) <= view.scenario.success_radius_m:
+            return v_world
+        radius = float(np.max(np.linalg.norm(posts - centre, axis=1))) + view.scenario.occluder_radius_m
+        return around_obstacle_velocity(v_world, state.pos_m, centre, radius, self.avoidance)
 
     @staticmethod
     def _others(view) -> tuple[np.ndarray, np.ndarray]:

@@ -151,6 +151,9 @@ class Scenario:
     """MultiFollow: the followers' slots lie on an arc of this radius behind the leader."""
     formation_spacing_m: float = 0.7
     """MultiFollow: distance between neighbouring slots (a chord of the arc); MultiFlyToTarget: start spacing."""
+    formation_height_step_m: float = 0.3
+    """MultiFollow: height difference between neighbouring slots (the whole stack spans at most
+    ``FORMATION_HEIGHT_SPAN_M``), so each follower sees the leader at its own image row."""
 
     def __post_init__(self) -> None:  # noqa: C901 - a flat list of checks reads best
         if self.task not in TASKS:
@@ -172,6 +175,8 @@ class Scenario:
             v = getattr(self, key)
             if not lo <= v <= hi:
                 raise ScenarioError(f"{key} must lie in [{lo}, {hi}], got {v}")
+        if not 0.0 <= self.formation_height_step_m <= 1.0:
+            raise ScenarioError(f"formation_height_step_m must lie in [0, 1], got {self.formation_height_step_m}")
         counts = [("num_markers", 1, 8), ("distractors", 0, 12), ("scenery_objects", 0, 24), ("occluders", 0, 8),
                   ("latency_steps", 0, 15)]
         for key, lo, hi in counts:

@@ -11,6 +11,9 @@ from ...sim.state import RigidBodyState
 from ..paths import SmoothPath
 from .base import MultiDroneEnv
 
+FORMATION_HEIGHT_SPAN_M = 0.6
+"""The slots' heights span at most this much (so the leader stays inside every follower's vertical view)."""
+
 
 class MultiFollowEnv(MultiDroneEnv):
     """Follow a leader along a random smooth path, ``num_drones`` followers in formation.
@@ -20,8 +23,12 @@ class MultiFollowEnv(MultiDroneEnv):
     path (:class:`~ltc_drones.envs.paths.SmoothPath`: speed 0.3–0.8 m/s, a slowly turning heading,
     height within ``target_height_m``). It is kinematic: it pushes no air and cannot be hit. Follower
     ``i``'s *slot* lies on an arc of radius ``formation_radius_m`` (1.2 m) behind the leader, in the
-    frame of the leader's heading, neighbouring slots ``formation_spacing_m`` (0.7 m) apart, at the
-    leader's height. A follower *tracks* the leader on a control step when its distance to the
+    frame of the leader's heading, neighbouring slots ``formation_spacing_m`` (0.7 m) apart, and
+    stacked in height: neighbouring slots ``formation_height_step_m`` (0.3 m) apart, centred on the
+    leader's height, the stack spanning at most 0.6 m. The height offsets keep followers that drift
+    together out of each other's way and let a camera-only follower tell its slot: each sees the
+    leader at its own image row (a leader that is a sphere shows no heading, so the side of a slot
+    cannot be seen). A follower *tracks* the leader on a control step when its distance to the
     leader lies within ``follow_distance_m`` ([0.4, 2.0] m) and the leader is in its onboard camera's
     view; it succeeds when the 20 s pass with the leader lost for at most ``max_lost_s`` (2 s) in total.
     The team succeeds when every follower does (so no follower crashed or collided).
@@ -32,8 +39,8 @@ class MultiFollowEnv(MultiDroneEnv):
     slot, heading toward the leader.
 
     ## Starting state
-    The leader 0.9–1.3 m high within ±1 m of the origin; each follower at rest near its slot (±0.15 m),
-    facing the leader (±10°).
+    The leader 0.9–1.3 m high within ±1 m of the origin; each follower at rest near its slot (±0.15 m
+    horizontally, ±0.05 m in height), facing the leader (±10°).
 
     ## Episode end
     Per follower: terminated on a crash (a collision crashes both drones) or when the leader has been
@@ -58,6 +65,12 @@ class MultiFollowEnv(MultiDroneEnv):
         step = 2.0 * math.asin(half)
         return math.pi + (np.arange(self.num_drones) - (self.num_drones - 1) / 2.0) * step
 
+    def slot_heights_m(self) -> np.ndarray:
+        """Each follower's slot height above (or below) the leader."""
+        n = self.num_drones
+        step = min(self.scenario.formation_height_step_m, FORMATION_HEIGHT_SPAN_M / max(n - 1, 1))
+        return (np.arange(n) - (n - 1) / 2.0) * step
+
     def _task_reset(self, rng: np.random.Generator) -> list[RigidBodyState]:
         s = self.scenario
         leader = np.array([rng.uniform(-1.0, 1.0), rng.uniform(-1.0, 1.0), rng.uniform(*s.target_height_m)])
@@ -71,7 +84,7 @@ class MultiFollowEnv(MultiDroneEnv):
         starts = []
         for i in range(self.num_drones):
             p = self.goal_of(i) + np.array([*rng.uniform(-0.15, 0.15, 2), 0.0])
-            p[2] = rng.uniform(*s.start_height_m)
+            p[2] += rng.uniform(-0.05, 0.05)
             d = self.path.pos_m - p
             yaw = math.atan2(d[1], d[0]) + math.radians(rng.uniform(-10.0, 10.0))
             starts.append(RigidBodyState.at_rest(p, euler_to_quat(0.0, 0.0, yaw)))
@@ -84,7 +97,7 @@ class MultiFollowEnv(MultiDroneEnv):
     def goal_of(self, i: int) -> np.ndarray:
         a = self.path.heading_rad + self.slot_angles_rad()[i]
         r = self.scenario.formation_radius_m
-        return self.path.pos_m + np.array([r * math.cos(a), r * math.sin(a), 0.0])
+        return self.path.pos_m + np.array([r * math.cos(a), r * math.sin(a), self.slot_heights_m()[i]])
 
     def look_at_of(self, i: int) -> np.ndarray:
         return self.path.pos_m
