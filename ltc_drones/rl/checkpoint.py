@@ -100,3 +100,37 @@ def restore_model(model, payload: dict[str, Any], path: str | os.PathLike = "<ch
     if "rng" in payload:
         set_numpy_global_state(payload["rng"]["numpy"])
         torch.set_rng_state(payload["rng"]["torch"])
+
+
+def _space(spec: dict[str, Any]):
+    from gymnasium import spaces
+
+    if "shape" not in spec:
+        return spaces.Dict({k: _space(v) for k, v in spec.items()})
+    dtype = np.dtype(spec["dtype"])
+    low, high = (0, 255) if dtype == np.uint8 else (-np.inf, np.inf)
+    return spaces.Box(low, high, tuple(spec["shape"]), dtype=dtype)
+
+
+def load_sb3_policy(path: str | os.PathLike):
+    """The stable-baselines3 policy (actor, critic, log std) of a PPO checkpoint, for ``predict``.
+
+    Its observations are the *normalised* ones (``env["obs_normalization"]``); :func:`ltc_drones.load_agent`
+    gives the same actor as an agent that normalises raw observations itself.
+    """
+    from gymnasium import spaces
+
+    from .policy import policy_class_for
+
+    payload = read_rl_checkpoint(path)
+    config = payload["policy_config"]
+    obs_space = _space(payload["env"]["observation_space"])
+    act_space = spaces.Box(-1.0, 1.0, (config["action_dim"],), dtype=np.float32)
+    critic_hidden = payload["train"].get("ppo", {}).get("critic_hidden", (64, 64))
+    policy = policy_class_for(config)(obs_space, act_space, lambda _: 0.0, policy_config=config,
+                                      dt_s=1.0 / payload["env"]["ctrl_hz"], critic_hidden=critic_hidden)
+    policy.actor.load_state_dict(payload["state_dict"])
+    policy.critic_net.load_state_dict(payload["rl"]["critic"])
+    with torch.no_grad():
+        policy.log_std.copy_(payload["rl"]["log_std"])
+    return policy.eval()

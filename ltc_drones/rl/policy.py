@@ -24,6 +24,9 @@ critic has no state of its own, so ``vf`` repeats ``pi`` (``predict_values`` run
 ``n_seq * T`` observations is ``n_seq`` sequences of length ``T`` laid out sequence-major (``T = 1`` while
 collecting, ``n_seq`` = envs); ``episode_starts[k]`` resets that sequence's state to zeros *before* its
 step ``k`` (the cores' own ``episode_start`` rule), and the returned state is the state after the last step.
+Single steps (``T = 1``) go through the core's ``step``, as an :class:`~ltc_drones.training.Agent` does, so
+the actions collected and predicted are the saved agent's to the bit; longer sequences (PPO's updates) go
+through its sequence ``forward``, which agrees to float rounding (~1e-7).
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-import numpy as np
 import torch
 from gymnasium import spaces
 from sb3_contrib.common.recurrent.policies import RecurrentActorCriticPolicy
@@ -157,7 +159,10 @@ class _CoreActorCritic:
         feats = self.actor.encode(kin, rgb)
         x = feats.reshape(n_seq, -1, feats.shape[-1])
         es = None if starts is None else starts.reshape(n_seq, -1).to(torch.bool)
-        y, state = self.actor.core(x, state, self.dt_s, es)
+        if x.shape[1] == 1:  # one step per sequence (collection, predict): the agent's own path, to the bit
+            y, state = self.actor.core.step(x[:, 0], state, self.dt_s, None if es is None else es[:, 0])
+        else:
+            y, state = self.actor.core(x, state, self.dt_s, es)
         y = y.reshape(-1, y.shape[-1])
         return torch.tanh(self.actor.head(y)), y, state
 
@@ -285,9 +290,3 @@ def policy_class_for(policy_config: dict[str, Any]) -> type[CoreRecurrentPolicy]
     """The SB3 policy class for an actor config: feed-forward for the ``mlp`` core, else recurrent."""
     return CoreFeedForwardPolicy if policy_config["core"] == "mlp" else CoreRecurrentPolicy
 
-
-def actions_of(policy, obs: np.ndarray, starts: np.ndarray, state=None):
-    """Deterministic actions and next state of an SB3 core policy for a batch (``predict`` for both kinds)."""
-    if isinstance(policy, CoreRecurrentPolicy):
-        return policy.predict(obs, state, starts, deterministic=True)
-    return policy.predict(obs, deterministic=True)

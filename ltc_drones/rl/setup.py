@@ -90,11 +90,11 @@ def describe_env(train: TrainConfig, ppo: PPOConfig):
         from .envs import gym_env_dt_s, make_gym_env
 
         env = make_gym_env(ppo.env_id)
-        dt = gym_env_dt_s(env)
         spec = {"task": None, "env_id": ppo.env_id, "obs": "kin", "act": "box", "scenario": None,
-                "ctrl_hz": 1.0 / dt, "physics_hz": None, "observation_space": observation_spec(env.observation_space),
-                "action_rescaled_to": [-1.0, 1.0]}
-        return EnvInfo(spec, env.observation_space, env.action_space, dt), env
+                "ctrl_hz": 1.0 / gym_env_dt_s(env), "physics_hz": None,
+                "observation_space": observation_spec(env.observation_space), "action_rescaled_to": [-1.0, 1.0]}
+        # dt as the agent computes it from the spec (1 / ctrl_hz), so training and flying agree to the bit
+        return EnvInfo(spec, env.observation_space, env.action_space, 1.0 / spec["ctrl_hz"]), env
     from ..envs import make_env
 
     env = make_env(train.task, obs=train.obs, act=train.act, scenario=train.scenario)
