@@ -25,7 +25,8 @@ critic has no state of its own, so ``vf`` repeats ``pi`` (``predict_values`` run
 collecting, ``n_seq`` = envs); ``episode_starts[k]`` resets that sequence's state to zeros *before* its
 step ``k`` (the cores' own ``episode_start`` rule), and the returned state is the state after the last step.
 Single steps (``T = 1``) go through the core's ``step``, as an :class:`~ltc_drones.training.Agent` does, so
-the actions collected and predicted are the saved agent's to the bit; longer sequences (PPO's updates) go
+the actions collected and predicted from state vectors are the saved agent's to the bit (from images, to
+float rounding: the conv kernels follow the tensors' memory layout); longer sequences (PPO's updates) go
 through its sequence ``forward``, which agrees to float rounding (~1e-7).
 """
 

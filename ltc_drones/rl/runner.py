@@ -219,7 +219,9 @@ class _RunCallback(BaseCallback):
     def _on_training_start(self) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.run.ppo.total_steps, initial=self.model.num_timesteps, unit="step",
+        start, rollout = self.model.num_timesteps, self.training_env.num_envs * self.model.n_steps
+        total = start + math.ceil(max(self.run.ppo.total_steps - start, 0) / rollout) * rollout  # whole rollouts
+        self.bar = tqdm(total=total, initial=start, unit="step",
                         desc=f"ppo {self.run.model.policy.actor.config.core}", disable=not self.run.progress,
                         dynamic_ncols=True)
 
