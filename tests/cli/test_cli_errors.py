@@ -13,7 +13,7 @@ USAGE_ERRORS = [
     (["bogus"], "invalid choice: 'bogus'"),
     (["train", "--bogus", "1"], "Unrecognized options: --bogus"),
     (["train", "--lr", "abc"], "--lr"),
-    (["train", "--algo", "ppo"], "'ppo'"),
+    (["train", "--algo", "reinforce"], "'reinforce'"),
     (["train", "--arch", "transformer"], "valid architectures"),
     (["train", "--task", "land"], "valid tasks"),
     (["train", "--scenario", "no-such-shift"], "unknown scenario 'no-such-shift'"),
