@@ -122,7 +122,7 @@ def test_corrupt_and_mismatched_checkpoints_raise_clear_errors(tiny, tmp_path):
 
 @pytest.mark.parametrize("field, value, match", [("task", "fly-to-mars", "valid tasks"),
                                                    ("arch", "transformer", "valid architectures"),
-                                                   ("algo", "ppo", "valid algorithms")])
+                                                   ("algo", "reinforce", "valid algorithms")])
 def test_bad_training_requests_raise(field, value, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(**{field: value})
