@@ -12,7 +12,7 @@
 from .config import PPOConfig
 
 _LAZY = {"CoreRecurrentPolicy": "policy", "CoreFeedForwardPolicy": "policy", "start_ppo_run": "runner",
-         "resume_ppo_run": "runner", "is_ppo_run": "runner"}
+         "resume_ppo_run": "runner"}
 
 
 def __getattr__(name: str):
@@ -28,5 +28,4 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
-__all__ = ["CoreFeedForwardPolicy", "CoreRecurrentPolicy", "PPOConfig", "is_ppo_run", "resume_ppo_run",
-           "start_ppo_run"]
+__all__ = ["CoreFeedForwardPolicy", "CoreRecurrentPolicy", "PPOConfig", "resume_ppo_run", "start_ppo_run"]

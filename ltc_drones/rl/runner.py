@@ -288,12 +288,6 @@ def start_ppo_run(train: TrainConfig, ppo: PPOConfig, progress: bool = True, sto
             run.close()
 
 
-def is_ppo_run(folder: str | Path) -> bool:
-    """Whether ``folder`` holds a PPO run (its ``config.json`` says ``algo: ppo``)."""
-    path = Path(folder) / "config.json"
-    return path.is_file() and json.loads(path.read_text()).get("algo") == "ppo"
-
-
 def resume_ppo_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None) -> dict[str, Any]:
     """Continue the PPO run in ``folder`` from its ``last.pt`` (from the start if it has none yet)."""
     folder = Path(folder)
