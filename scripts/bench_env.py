@@ -18,7 +18,8 @@ control period. Only ``env.step`` and ``env.reset`` are timed (resets included, 
 time excluded), median over ``--repeats`` runs of ``--multi-steps`` env steps; ``vs 1 drone`` is
 the ratio of env steps/s to that single-drone row, ``drone-steps/s`` is N × env steps/s.
 
-Single thread, one process. The first and last lines give the 1-minute load average: other work
+The repeats run round-robin over all rows (each row once per round), so a burst of other work hits
+every row alike. Single thread, one process. The first and last lines give the 1-minute load average: other work
 on the machine lowers every row, so compare rows of one run, not figures of different runs.
 """
 
@@ -164,25 +165,32 @@ def main() -> None:
     args = parser.parse_args()
     lines = [f"# python {' '.join(sys.argv)}   ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, one process)",
              f"# at start: {load_note(0.0)}"]
-    med = statistics.median
-    raw = med(bench_raw_pybullet(args.steps) for _ in range(args.repeats))
-    rows = [("raw PyBullet, 4 rotor forces (ceiling)", raw)]
+    single_task = MULTI_ENVS[args.multi_task].SINGLE_AGENT_TASK
+    loops = {"raw PyBullet, 4 rotor forces (ceiling)": lambda: bench_raw_pybullet(args.steps)}
     for obs, act in (("kin", "rpm"), ("kin", "vel"), ("rgb", "vel")):
         steps = args.steps if obs == "kin" else max(args.steps // 4, 500)
-        rate = med(bench_env(args.task, obs, act, steps) for _ in range(args.repeats))
-        rows.append((f"{args.task} obs={obs} act={act}" + (" 64x48" if obs == "rgb" else ""), rate))
-    lines.append(f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s}")
-    lines += [f"{name:48s} {rate:10.0f} {rate / raw:10.2f}" for name, rate in rows]
+        name = f"{args.task} obs={obs} act={act}" + (" 64x48" if obs == "rgb" else "")
+        loops[name] = lambda obs=obs, act=act, steps=steps: bench_env(args.task, obs, act, steps)
     if args.drones:
-        single_task = MULTI_ENVS[args.multi_task].SINGLE_AGENT_TASK
-        single = med(bench_expert_single(single_task, args.multi_steps) for _ in range(args.repeats))
-        multi = [(n, med(bench_multi(args.multi_task, n, args.multi_steps) for _ in range(args.repeats)))
-                 for n in args.drones]
+        loops[f"{single_task} 1 drone"] = lambda: bench_expert_single(single_task, args.multi_steps)
+        for n in args.drones:
+            loops[f"{args.multi_task} N={n}"] = lambda n=n: bench_multi(args.multi_task, n, args.multi_steps)
+    runs: dict[str, list[float]] = {name: [] for name in loops}
+    for _ in range(args.repeats):  # round-robin, so a burst of other work on the machine hits every row alike
+        for name, loop in loops.items():
+            runs[name].append(loop())
+    rate = {name: statistics.median(r) for name, r in runs.items()}
+    names = list(loops)
+    raw = rate[names[0]]
+    lines.append(f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s}")
+    lines += [f"{name:48s} {rate[name]:10.0f} {rate[name] / raw:10.2f}" for name in names[:4]]
+    if args.drones:
+        single = rate[names[4]]
         lines += ["", "flown by the privileged experts (TeamExpert for N drones), kin/vel; env.step + env.reset timed",
                   f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s} {'vs 1 drone':>10s} {'drone-steps/s':>14s}",
-                  f"{f'{single_task} 1 drone':48s} {single:10.0f} {single / raw:10.2f} {1.0:10.2f} {single:14.0f}"]
-        lines += [f"{f'{args.multi_task} N={n}':48s} {rate:10.0f} {rate / raw:10.2f} {rate / single:10.2f} "
-                  f"{n * rate:14.0f}" for n, rate in multi]
+                  f"{names[4]:48s} {single:10.0f} {single / raw:10.2f} {1.0:10.2f} {single:14.0f}"]
+        lines += [f"{name:48s} {rate[name]:10.0f} {rate[name] / raw:10.2f} {rate[name] / single:10.2f} "
+                  f"{n * rate[name]:14.0f}" for n, name in zip(args.drones, names[5:], strict=True)]
     lines.append(f"# at end: {load_note(1.0)} (this process counts as 1)")
     text = "\n".join(lines) + "\n"
     print(text, end="")
