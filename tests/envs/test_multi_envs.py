@@ -232,6 +232,18 @@ def test_two_separate_collisions_on_one_step_count_two():
     env.close()
 
 
+def test_a_chain_of_three_touching_drones_counts_two_pairs():
+    env = multi_fly_to_target(num_drones=3)
+    env.reset(seed=0)
+    p = env.sim.states[0].pos_m
+    teleport(env, 1, p + [0.1, 0.0, 0.0])  # touches drone 0 and drone 2 (drone radius 0.06 m)
+    teleport(env, 2, p + [0.2, 0.0, 0.0])  # 0.2 m from drone 0: no contact between 0 and 2
+    _, _, terminations, _, infos = env.step(hover(env))
+    assert all(terminations.values()) and all(info["collided"] for info in infos.values())
+    assert env.collisions == 2
+    env.close()
+
+
 def test_drones_flown_into_each_other_collide():
     env = multi_fly_to_target(num_drones=2)
     env.reset(seed=1)

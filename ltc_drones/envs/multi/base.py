@@ -22,7 +22,8 @@ observations, rewards, collisions and the PettingZoo API.
   contacts, and unseen (beyond every camera's far plane). At the time limit every agent left is
   truncated. ``infos[agent]`` holds ``is_success``, ``crashed``, ``collided`` (drone–drone),
   ``distance_m``, ``target_in_view``, ``time_s`` and ``reward_<term>``; once the last agent is done,
-  every info of that step also holds ``team_success`` (every agent succeeded) and ``collisions``.
+  every info of that step also holds ``team_success`` (every agent succeeded) and ``collisions``
+  (the number of distinct pairs of drones that touched, summed over steps).
 
 Randomness: as in the single-agent envs, every source draws from its own stream of the episode's
 seed (:class:`~ltc_drones.envs.streams.EpisodeRngs`); one seed is one world in every observation mode.
@@ -300,6 +301,7 @@ class MultiDroneEnv(ParallelEnv):
         at_limit = self.time_s >= self.scenario.episode_len_s - 1e-9
         w = self.reward_weights
         done_now = []
+        pairs: set[tuple[int, int]] = set()
         goals = {i: self.goal_of(i) for i in live}  # fixed for the rest of the step: computed once
         states = sim.states
         for i in live:
@@ -308,6 +310,7 @@ class MultiDroneEnv(ParallelEnv):
             self._distance[i] = float(np.linalg.norm(goals[i] - states[i].pos_m))  # _goal_distance
             others = {self._drone_index[b] for b in contacts[i] if b in self._drone_index} - {i}
             self._collided[i] = bool(others)
+            pairs.update((min(i, j), max(i, j)) for j in others)
             crash = bool(contacts[i]) or tilt_of(states[i].R) > CRASH_TILT_RAD or self._out_of_bounds(i)
             self._crashed[i] = crash
             succeeded, failed = self._agent_outcome(i)
@@ -326,8 +329,7 @@ class MultiDroneEnv(ParallelEnv):
             infos[name] = self._info(i, terms)
             if terminated or at_limit:
                 done_now.append(i)
-        self.collisions += sum(self._collided[i] for i in live) // 2 + sum(
-            1 for i in live if self._collided[i] and not any(self._collided[j] for j in live if j != i))
+        self.collisions += len(pairs)
         if self.obs_mode == "kin":
             nearest = self._nearest_others_m(live)
             for i in live:
