@@ -15,12 +15,14 @@ Targets (``ltc-drones train --algo ppo`` runs on the vector backend, ``kin`` obs
 
 A run trains in segments (``start_ppo_run`` / ``resume_ppo_run`` with ``stop_at_step``) of
 ``SEGMENT_EVALS`` evaluations each. Every evaluation flies ``EVAL_EPISODES`` held-out model-selection
-episodes on the vector backend; training stops early once the latest one reaches the target's
-``stop_rate``, or when the next segment would overrun the budget. ``wall_time_s`` is the elapsed time
-of all segments (process set-up, env creation, training and the vector evaluations); the runner's own
-clock (training and evaluations only) is ``runner_wall_time_s``. The run's ``best.pt`` is then flown in
-the PyBullet env on test seeds 20000..20099 (``ltc_drones.evaluation.evaluate``, one process), the seeds
-of the shipped model cards, disjoint from every training and selection seed.
+episodes on the vector backend; training stops early once the latest ``STOP_AFTER`` ones all reach the
+target's ``stop_rate`` (a first version stopped at the first one: FlyToTarget then flew 92/100 in PyBullet,
+timing out while circling the target), or when the next segment would overrun the budget.
+``wall_time_s`` is the elapsed time of all segments (process set-up, env creation, training and the
+vector evaluations); the runner's own clock (training and evaluations only) is ``runner_wall_time_s``.
+The run's ``best.pt`` is then flown in the PyBullet env on test seeds 20000..20099
+(``ltc_drones.evaluation.evaluate``, one process), the seeds of the shipped model cards, disjoint from
+every training and selection seed.
 
 An interrupted target resumes where it stopped (run folder ``runs/ppo_reference/<target>``, elapsed time
 in ``runs/ppo_reference/<target>.progress.json``, the test evaluation resumes from its partial records).
@@ -55,6 +57,7 @@ TEST_SEED_START = 20_000  # the test seeds of the shipped model cards
 TEST_EPISODES = 100
 EVAL_EPISODES = 100  # vector-backend model-selection episodes per evaluation (cheap: flown together)
 SEGMENT_EVALS = 2
+STOP_AFTER = 2  # consecutive selection evaluations at or above the stop rate
 RESULTS = Path("results/ppo")
 WORK = Path("runs/ppo_reference")
 BC_AGENT = "agents/fly-to-target__ltc-ncp__kin"
@@ -137,8 +140,9 @@ def train_segments(name: str, target: Target, arch: str, seed: int) -> dict[str,
 
 
 def _should_stop(target: Target, summary: dict[str, Any], progress: dict[str, Any]) -> bool:
-    last = summary["final"]
-    if target.stop_rate is not None and last is not None and last["success_rate"] >= target.stop_rate:
+    rows = [json.loads(line) for line in (Path(summary["run"]) / "metrics.jsonl").read_text().splitlines()]
+    rates = [r["eval/success_rate"] for r in rows if "eval/success_rate" in r][-STOP_AFTER:]
+    if target.stop_rate is not None and len(rates) == STOP_AFTER and min(rates) >= target.stop_rate:
         return True
     per_segment = progress["elapsed_s"] / progress["segments"]
     return progress["elapsed_s"] + per_segment > target.budget_s
