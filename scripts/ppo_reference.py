@@ -4,6 +4,7 @@ Usage:
     python scripts/ppo_reference.py                    # every target, one after the other
     python scripts/ppo_reference.py --only hover       # one target (hover, fly-to-target, follow-target, finetune)
     python scripts/ppo_reference.py --only hover --force   # train again although results/ppo/hover.json exists
+    python scripts/ppo_reference.py --ship fly-to-target   # copy a finished target's agent to agents/ (model card)
 
 Targets (``ltc-drones train --algo ppo`` runs on the vector backend, ``kin`` observations, ``vel`` actions):
 
@@ -52,6 +53,7 @@ from ltc_drones.evaluation import evaluate
 from ltc_drones.evaluation.benchmark import trainable_parameters
 from ltc_drones.rl import PPOConfig, resume_ppo_run, start_ppo_run
 from ltc_drones.training import TrainConfig, load_agent
+from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
 
 TEST_SEED_START = 20_000  # the test seeds of the shipped model cards
 TEST_EPISODES = 100
@@ -192,18 +194,66 @@ def _train_command(target: Target, arch: str, seed: int) -> str:
             f"--seed {seed} --eval-episodes {EVAL_EPISODES} --eval-every-steps {target.eval_every_steps}{opts}")
 
 
+def ship(name: str) -> Path:
+    """Copy a finished target's actor (with its observation normalisation) to agents/ with a model card.
+
+    The shipped ``agent.pt`` is re-tested on the same seeds: it must fly exactly as the run's ``best.pt``.
+    """
+    result = json.loads((RESULTS / f"{name}.json").read_text())
+    best = Path(result["run"]) / "best.pt"
+    payload = read_checkpoint(best)
+    folder = Path("agents") / f"{result['task']}__{result['arch']}__kin__ppo"
+    folder.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(folder / "agent.pt", load_agent(best).policy, payload["env"],
+                    {"config": payload["train"]["config"], "ppo": payload["train"]["ppo"]})
+    shutil.rmtree(WORK / f"{name}.ship_test", ignore_errors=True)
+    test = test_success(folder / "agent.pt", result["task"], WORK / f"{name}.ship_test")
+    if test["successes"] != result["test"]["successes"]:
+        raise RuntimeError(f"shipped agent flies {test['successes']}/100, its run {result['test']['successes']}/100")
+    write_json_atomic(folder / "eval.json", result)
+    t, lo_hi = result["test"], result["test"]["wilson95"]
+    (folder / "README.md").write_text(f"""# {folder.name}
+
+A {result['arch'].upper()} policy ({result['parameters']} trainable parameters) that flies
+`{result['task']}` from `kin` observations with `vel` actions at 30 Hz, trained from scratch by PPO
+(sb3-contrib RecurrentPPO with the {result['arch']} core as the actor) on {result['envs']} drones of the vector
+backend; its observation normalisation ships inside `agent.pt`.
+
+| metric | value |
+|---|---|
+| closed-loop success in the PyBullet env, {t['episodes']} test episodes (seeds {t['test_seeds']}) | \
+{t['successes']}/{t['episodes']}, 95 % Wilson [{lo_hi[0]:.3f}, {lo_hi[1]:.3f}] |
+| training | {result['steps']:,} env steps, {result['wall_time_s'] / 60:.1f} min wall time, 1 core |
+| commit, date | {result['provenance_start']['commit'][:7]}, {result['provenance_start']['date'][:10]} |
+
+Produced by `{result['command']}` (equivalent single run: `{result['train_command']}`,
+stopped after two consecutive model-selection evaluations of >= {TARGETS[name].stop_rate:.0%}), shipped with
+`python scripts/ppo_reference.py --ship {name}`; the full record is `eval.json`.
+Load it with `ltc_drones.load_agent("{folder}/agent.pt")`; fly it with
+`ltc-drones rollout --agent {folder} --episodes 3`.
+Limits: trained and tested on the nominal scenario only; distribution shifts are not measured here.
+""")
+    print(f"shipped {folder} ({(folder / 'agent.pt').stat().st_size / 1e3:.0f} kB): {test['successes']}/100")
+    return folder
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=list(TARGETS), action="append", help="run this target (repeatable)")
     parser.add_argument("--arch", default=None, help="core of the run (default: the target's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--force", action="store_true", help="train again although the result file exists")
+    parser.add_argument("--ship", choices=[n for n, t in TARGETS.items() if t.goal is not None], default=None,
+                        help="ship the agent of this finished target to agents/ (no training)")
     args = parser.parse_args()
     if args.arch is not None and (not args.only or len(args.only) != 1):
         sys.exit("--arch applies to one target: give exactly one --only")
     torch.set_num_threads(1)
     RESULTS.mkdir(parents=True, exist_ok=True)
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.ship:
+        ship(args.ship)
+        return
     for name in args.only or list(TARGETS):
         if args.force:  # this script's own work files of the target
             (WORK / f"{name}.progress.json").unlink(missing_ok=True)
