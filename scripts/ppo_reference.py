@@ -214,7 +214,7 @@ def ship(name: str) -> Path:
     t, lo_hi = result["test"], result["test"]["wilson95"]
     (folder / "README.md").write_text(f"""# {folder.name}
 
-A {result['arch'].upper()} policy ({result['parameters']} trainable parameters) that flies
+A policy with the {result['arch'].upper()} core ({result['parameters']} trainable parameters) that flies
 `{result['task']}` from `kin` observations with `vel` actions at 30 Hz, trained from scratch by PPO
 (sb3-contrib RecurrentPPO with the {result['arch']} core as the actor) on {result['envs']} drones of the vector
 backend; its observation normalisation ships inside `agent.pt`.
