@@ -41,7 +41,7 @@ from ltc_drones.seeding import test_seeds
 TASK = "fly-to-target"
 GOAL = 0.9
 EVAL_SEED_START = 30_000
-EVAL_AT_S = (15, 30, 45, 60, 90, 120, 150, 180, 210, 240, 270, 300)
+EVAL_AT_S = (5, 10, 15, 20, 25, 30, 40, 50, 60, 75, 90, 120, 150, 180, 210, 240, 270, 300)
 WORK = Path("runs/ppo_vs_sb3")
 OUT = Path("results/ppo/vs_sb3.json")
 
@@ -117,7 +117,7 @@ class SB3Controller:
         return self.model.predict(obs, deterministic=True)[0]
 
 
-def run_ours(arch: str, budget_s: float, seeds: range, seed: int) -> dict[str, Any]:
+def run_ours(arch: str, budget_s: float, seeds: range, seed: int, options: dict[str, Any]) -> dict[str, Any]:
     from ltc_drones.rl import PPOConfig
     from ltc_drones.rl.runner import PPORun
     from ltc_drones.training import TrainConfig
@@ -126,7 +126,7 @@ def run_ours(arch: str, budget_s: float, seeds: range, seed: int) -> dict[str, A
     folder = WORK / f"ours__{arch}__{time.strftime('%Y%m%d-%H%M%S')}"
     folder.mkdir(parents=True)
     train = TrainConfig(task=TASK, obs="kin", act="vel", arch=arch, algo="ppo", seed=seed, out=str(WORK))
-    ppo = PPOConfig(backend="vector")
+    ppo = PPOConfig(backend="vector", **options)
     run = PPORun(train, ppo, folder, progress=False)
     env = make_env(TASK, obs="kin", act="vel")
     try:
@@ -136,8 +136,9 @@ def run_ours(arch: str, budget_s: float, seeds: range, seed: int) -> dict[str, A
     finally:
         run.close()
         env.close()
-    return _side(callback, f"RecurrentPPO + {arch} core, vector backend, {run.n_envs} drones, 1 process",
-                 f"ltc-drones train --algo ppo --task {TASK} --obs kin --arch {arch} --backend vector --seed {seed}")
+    opts = "".join(f" --{k.replace('_', '-')} {v}" for k, v in options.items())
+    command = f"ltc-drones train --algo ppo --task {TASK} --obs kin --arch {arch} --backend vector --seed {seed}{opts}"
+    return _side(callback, f"RecurrentPPO + {arch} core, vector backend, {run.n_envs} drones, 1 process", command)
 
 
 def run_sb3(budget_s: float, seeds: range, seed: int) -> dict[str, Any]:
@@ -177,33 +178,39 @@ def main() -> None:
     parser.add_argument("--budget-s", type=float, default=1200.0, help="training wall-time budget of each side")
     parser.add_argument("--eval-episodes", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ppo", default=None, help='PPOConfig options of our side as JSON, e.g. '
+                        '\'{"envs": 64, "n_epochs": 10}\' (its key becomes ours_tuned)')
     args = parser.parse_args()
     torch.set_num_threads(1)
     from ppo_reference import provenance  # this folder's sibling script
 
     WORK.mkdir(parents=True, exist_ok=True)
     seeds = test_seeds(EVAL_SEED_START, args.eval_episodes)
+    options = json.loads(args.ppo) if args.ppo else {}
     for side in ("ours", "sb3") if args.only is None else (args.only,):
         start = provenance()
-        result = run_ours(args.arch, args.budget_s, seeds, args.seed) if side == "ours" else \
+        result = run_ours(args.arch, args.budget_s, seeds, args.seed, options) if side == "ours" else \
             run_sb3(args.budget_s, seeds, args.seed)
         script = f"python scripts/ppo_vs_sb3.py --only {side} --budget-s {args.budget_s:g} " \
-                 f"--eval-episodes {args.eval_episodes}" + (f" --arch {args.arch}" if side == "ours" else "")
-        result.update(provenance_start=start, provenance_end=provenance(), script=script)
-        write_json_atomic(WORK / f"{side}.json", result)
-    sides = {s: json.loads((WORK / f"{s}.json").read_text()) for s in ("ours", "sb3") if (WORK / f"{s}.json").is_file()}
+                 f"--eval-episodes {args.eval_episodes} --seed {args.seed}"
+        if side == "ours":
+            script += f" --arch {args.arch}" + (f" --ppo '{args.ppo}'" if options else "")
+        result.update(provenance_start=start, provenance_end=provenance(), script=script, seed=args.seed,
+                      eval_at_train_wall_s=list(EVAL_AT_S))
+        key = f"{side}{'_tuned' if side == 'ours' and options else ''}__seed{args.seed}"
+        write_json_atomic(WORK / "sides" / f"{key}.json", result)
+    sides = {p.stem: json.loads(p.read_text()) for p in sorted((WORK / "sides").glob("*.json"))}
     for name, side in sides.items():
         last = side["evaluations"][-1] if side["evaluations"] else None
         lo, hi = wilson_interval(last["successes"], args.eval_episodes) if last else (0.0, 1.0)
         when = f"{side['time_to_goal_s']:.0f} s ({side['steps_to_goal']:,} steps)" if side["reached_goal"] else \
             f"not reached in {side['train_wall_s']:.0f} s ({side['steps']:,} steps)"
-        print(f"{name:5s} {side['what']}: 90 % after {when}; last evaluation {last['successes'] if last else '-'}/"
+        print(f"{name} {side['what']}: 90 % after {when}; last evaluation {last['successes'] if last else '-'}/"
               f"{args.eval_episodes} [{lo:.2f}, {hi:.2f}], {side['steps_per_s']:,} steps/s")
     summary = {"task": TASK, "goal_success": GOAL, "eval_episodes": args.eval_episodes,
                "eval_seeds": f"{EVAL_SEED_START}..{EVAL_SEED_START + args.eval_episodes - 1}",
                "eval_at_train_wall_s": f"{', '.join(map(str, EVAL_AT_S))}, then every 60 s", "sides": sides}
-    if all(s in sides and sides[s]["reached_goal"] for s in ("ours", "sb3")):
-        summary["speedup"] = round(sides["sb3"]["time_to_goal_s"] / sides["ours"]["time_to_goal_s"], 1)
+    summary["time_to_goal_s"] = {name: side["time_to_goal_s"] for name, side in sides.items()}
     write_json_atomic(OUT, summary)
     print(f"-> {OUT}")
 
