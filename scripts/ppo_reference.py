@@ -5,6 +5,7 @@ Usage:
     python scripts/ppo_reference.py --only hover       # one target (hover, fly-to-target, follow-target, finetune)
     python scripts/ppo_reference.py --only hover --force   # train again although results/ppo/hover.json exists
     python scripts/ppo_reference.py --ship fly-to-target   # copy a finished target's agent to agents/ (model card)
+    python scripts/ppo_reference.py --only hover --seed 1  # another training seed: results/ppo/hover__seed1.json
 
 Targets (``ltc-drones train --algo ppo`` runs on the vector backend, ``kin`` observations, ``vel`` actions):
 
@@ -116,9 +117,15 @@ def configs(target: Target, arch: str, seed: int) -> tuple[TrainConfig, PPOConfi
     return train, ppo
 
 
+def run_key(name: str, arch: str, seed: int) -> str:
+    """File name of a target's result and work files: the target, then the core and seed unless defaults."""
+    return name + (f"__{arch}" if arch != TARGETS[name].arch else "") + (f"__seed{seed}" if seed else "")
+
+
 def train_segments(name: str, target: Target, arch: str, seed: int) -> dict[str, Any]:
     """Train the target's run in segments until its stop rule or budget; return the last runner summary."""
-    folder, progress_file = WORK / name, WORK / f"{name}.progress.json"
+    key = run_key(name, arch, seed)
+    folder, progress_file = WORK / key, WORK / f"{key}.progress.json"
     progress = json.loads(progress_file.read_text()) if progress_file.is_file() else {"elapsed_s": 0.0, "segments": 0}
     train, ppo = configs(target, arch, seed)
     summary = progress.get("summary")
@@ -151,17 +158,23 @@ def _should_stop(target: Target, summary: dict[str, Any], progress: dict[str, An
 
 
 def run_target(name: str, arch: str | None, seed: int, force: bool) -> dict[str, Any]:
-    out_json = RESULTS / f"{name}.json"
+    target = TARGETS[name]
+    arch = arch or target.arch
+    key = run_key(name, arch, seed)
+    out_json = RESULTS / f"{key}.json"
     if out_json.is_file() and not force:
         print(f"{out_json} exists (use --force to train again)")
         return json.loads(out_json.read_text())
-    target = TARGETS[name]
-    arch = arch or target.arch
+    if force:  # this script's own work files of the run
+        (WORK / f"{key}.progress.json").unlink(missing_ok=True)
+        for folder in (WORK / key, WORK / f"{key}.test", WORK / f"{key}.test_before"):
+            shutil.rmtree(folder, ignore_errors=True)
     start = provenance()
     summary = train_segments(name, target, arch, seed)
     best = Path(summary["run"]) / "best.pt"
-    test = test_success(best, target.task, WORK / f"{name}.test")
-    command = f"python scripts/ppo_reference.py --only {name}" + (f" --arch {arch}" if arch != target.arch else "")
+    test = test_success(best, target.task, WORK / f"{key}.test")
+    command = f"python scripts/ppo_reference.py --only {name}" + (f" --arch {arch}" if arch != target.arch else "") \
+        + (f" --seed {seed}" if seed else "")
     result: dict[str, Any] = {
         "target": name, "task": target.task, "obs": "kin", "act": "vel", "arch": arch, "command": command,
         "train_command": _train_command(target, arch, seed), "budget_s": target.budget_s, "goal": target.goal,
@@ -175,7 +188,7 @@ def run_target(name: str, arch: str | None, seed: int, force: bool) -> dict[str,
     if target.goal is not None:
         result["goal_met"] = test["success_rate"] >= target.goal and summary["elapsed_s"] <= target.budget_s
     else:  # fine-tuning: the warm-start agent on the same seeds
-        before = test_success(Path(BC_AGENT) / "agent.pt", target.task, WORK / f"{name}.test_before")
+        before = test_success(Path(BC_AGENT) / "agent.pt", target.task, WORK / f"{key}.test_before")
         result["before"] = before
         result["goal_met"] = test["successes"] >= before["successes"]
     write_json_atomic(out_json, result)
@@ -255,10 +268,6 @@ def main() -> None:
         ship(args.ship)
         return
     for name in args.only or list(TARGETS):
-        if args.force:  # this script's own work files of the target
-            (WORK / f"{name}.progress.json").unlink(missing_ok=True)
-            for folder in (WORK / name, WORK / f"{name}.test", WORK / f"{name}.test_before"):
-                shutil.rmtree(folder, ignore_errors=True)
         run_target(name, args.arch, args.seed, args.force)
 
 
