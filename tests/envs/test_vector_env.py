@@ -278,3 +278,10 @@ def test_bad_input_raises_clear_errors():
 def test_make_vector_accepts_gymnasium_ids():
     env = make_vector("ltc_drones/Hover-v0", num_envs=2, seed=0)
     assert env.task_name == "hover"
+
+
+def test_make_vector_is_importable_from_ltc_drones_envs():
+    import ltc_drones.envs as envs
+    from ltc_drones.envs.vector import make_vector
+
+    assert envs.make_vector is make_vector
