@@ -114,6 +114,11 @@ def prepare(cfg: DiagnoseConfig):
 
     agent = load_agent(cfg.agent)
     task = cfg.task or agent.env_spec["task"]
+    from ..envs.scenario import MULTI_TASKS
+
+    if task in MULTI_TASKS:
+        raise ValueError(f"diagnose works on single-agent tasks; {task} is multi-agent and its per-agent "
+                         "diagnostics are not built yet: give a single-agent --task and agent")
     request = make_request(cfg.agent, task, [cfg.scenario], cfg.episodes, cfg.seed)
     action_dim = agent.policy.config.action_dim
     if cfg.target != "norm" and int(cfg.target) >= action_dim:

@@ -41,3 +41,10 @@ def test_benchmark_refuses_invalid_diagnostics_settings_before_training(capsys, 
                               tmp_path / "work")
         assert code == 2 and message in err, err
         assert not (tmp_path / "work").exists() and not (tmp_path / "res").exists()
+
+
+def test_diagnose_refuses_a_multi_agent_task_before_flying(capsys, tmp_path):
+    code, out, err = _run(capsys, "diagnose", "--agent", "agents/fly-to-target__ltc-ncp__rgb", "--task", "multi-follow",
+                          "--episodes", "1", "--out", tmp_path / "diag")
+    assert code == 2 and "multi-follow is multi-agent" in err, err
+    assert not (tmp_path / "diag").exists()
