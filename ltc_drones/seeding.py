@@ -9,6 +9,8 @@ range of env seeds, laid out in decimal so a seed can be read by eye::
     demonstrations              1 * 10**12 + s * 10**6 + k                     k < 10**6 episodes
     DAgger round r              2 * 10**12 + s * 10**6 + r * 10**4 + k         r < 100 rounds, k < 10**4 episodes
     model selection             3 * 10**12 + s * 10**6 + k                     k < 10**6 episodes
+    PPO training envs, segment g 4 * 10**12 + s * 10**6 + g * 10**4 (+ env index by the vector env's own
+                                spawning)                                      g < 100 run segments
 
 ``s`` is the training seed (``TrainConfig.seed``, or the ``base_seed`` of a collection), an int in
 ``[0, 10**6)``; ``k`` is the episode index. Evaluations, benchmarks and shipped model cards draw
@@ -28,6 +30,8 @@ TEST_END = KIND_SPAN
 DEMO_BASE = 1 * KIND_SPAN
 DAGGER_BASE = 2 * KIND_SPAN
 SELECTION_BASE = 3 * KIND_SPAN
+RL_BASE = 4 * KIND_SPAN
+"""PPO training envs (``ltc_drones.rl.setup.training_env_seed``): one base seed per run segment."""
 SCHEME = "ltc_drones.seeding v1 (test [0, 1e12); demos 1e12 + s*1e6 + k; dagger 2e12 + s*1e6 + r*1e4 + k; " \
          "selection 3e12 + s*1e6 + k)"
 """Recorded in demonstration manifests: folders collected under another scheme are refused."""

@@ -14,11 +14,11 @@ from typing import Any
 from gymnasium import spaces
 
 from ..models import PolicyConfig
-from ..seeding import KIND_SPAN, PER_ROUND, PER_SEED, check_training_seed
+from ..seeding import PER_ROUND, PER_SEED, RL_BASE, check_training_seed
 from ..training.config import TrainConfig
 from .config import PPOConfig
 
-RL_SEED_BASE = 4 * KIND_SPAN
+RL_SEED_BASE = RL_BASE
 """First env seed of the PPO training range (after the test, demonstration, DAgger and selection ranges)."""
 IMITATION_ONLY = ("data", "demo_episodes", "workers", "window", "warmup", "batch", "lr", "grad_clip", "loss",
                   "iterations", "eval_every", "val_fraction", "patience", "aug_brightness", "aug_contrast",
