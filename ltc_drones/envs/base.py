@@ -35,22 +35,14 @@ from ..sim.simulation import Simulation
 from ..sim.state import RigidBodyState
 from ..sim.wind import WindConfig
 from .actions import ACT_MODES, make_action_mode
-from .camera import (
-    CHASE_PROJECTION,
-    SEG_GROUND,
-    SEG_OTHER,
-    SEG_SKY,
-    SEG_TARGET,
-    CameraConfig,
-    OnboardCamera,
-    chase_view,
-)
+from .camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
 from .effects import PhysicalShifts
-from .observations import (
+from .observations import (  # noqa: F401 - KIN_BOUND, PROPRIO_DIM re-exported (tests, older imports)
     KIN_BOUND,
     KIN_DIM,
     PROPRIO_DIM,
     kinematic_observation,
+    observation_space,
     postprocess_image,
     proprioception,
 )
@@ -120,13 +112,7 @@ class DroneEnv(gym.Env):
         self.shifts = PhysicalShifts(s, self.params, act)
         self.target_ids: list[int] = []
         self._build_task()
-        classes = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
-        classes.update({b: SEG_TARGET for b in self.target_ids})
-        classes.update(self.scene.segmentation_classes)  # distractors, scenery, occluders
-        # Body id + 1 -> class (index 0 is the sky's -1); built once, applied per onboard image.
-        self._seg_lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)
-        for body, cls in classes.items():
-            self._seg_lut[body + 1] = cls
+        self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes)
         self._reset_done = False
 
     # ---- to be provided by tasks ------------------------------------------------------------
@@ -171,13 +157,7 @@ class DroneEnv(gym.Env):
     # ---- gymnasium API ----------------------------------------------------------------------
     def _make_observation_space(self) -> spaces.Space:
         cam = self.camera.config
-        rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
-        if self.obs_mode == "kin":
-            return spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
-        if self.obs_mode == "rgb":
-            return rgb
-        # rgb_kin: the image plus proprioception only (no goal), under the key "kin".
-        return spaces.Dict({"rgb": rgb, "kin": spaces.Box(-KIN_BOUND, KIN_BOUND, (PROPRIO_DIM,), dtype=np.float32)})
+        return observation_space(self.obs_mode, cam.height, cam.width, KIN_DIM)
 
     @property
     def state(self) -> RigidBodyState:
@@ -285,8 +265,7 @@ class DroneEnv(gym.Env):
                 rgb = self._obs_rgb[1]  # exactly what the agent saw at this step
             else:
                 rgb = self._postprocess(rgb, self.rngs.diagnostics)
-        lut = self._seg_lut
-        return rgb, lut[np.clip(seg, -1, len(lut) - 2) + 1]
+        return rgb, self._segment(seg)
 
     def _render_onboard(self) -> tuple[np.ndarray, np.ndarray]:
         cam = self.camera.config

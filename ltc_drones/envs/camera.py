@@ -21,6 +21,30 @@ SEG_CLASSES = {"other": SEG_OTHER, "target": SEG_TARGET, "distractor": SEG_DISTR
                "sky": SEG_SKY}
 
 
+class SegmentationClasses:
+    """Maps a rendered segmentation mask (body ids, -1 for sky) to classes, through a table built once.
+
+    Args:
+        ground_id: the ground's body id.
+        target_ids: bodies of class target.
+        extra: body id -> class for the other bodies that have one (distractors, scenery); every other
+            body (the drones) is class ``SEG_OTHER``.
+    """
+
+    def __init__(self, ground_id: int, target_ids: list[int], extra: dict[int, int]) -> None:
+        classes = {ground_id: SEG_GROUND, -1: SEG_SKY}
+        classes.update({b: SEG_TARGET for b in target_ids})
+        classes.update(extra)
+        self._lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)  # body id + 1 -> class
+        for body, cls in classes.items():
+            self._lut[body + 1] = cls
+
+    def __call__(self, seg: np.ndarray) -> np.ndarray:
+        """Classes (uint8, same shape) of a mask of body ids."""
+        lut = self._lut
+        return lut[np.clip(seg, -1, len(lut) - 2) + 1]
+
+
 @dataclass(frozen=True)
 class CameraConfig:
     """Onboard camera: image size, vertical field of view, mounting on the body."""

@@ -8,6 +8,7 @@ so a drone sees the same numbers whichever kind of env it flies in.
 from __future__ import annotations
 
 import numpy as np
+from gymnasium import spaces
 
 from ..sim.state import RigidBodyState
 from .scenario import Scenario
@@ -18,6 +19,17 @@ KIN_DIM = 3 + PROPRIO_DIM
 """The privileged ``kin`` vector: the goal in the body frame (3), then proprioception."""
 KIN_SCALES = {"goal_m": 5.0, "vel_mps": 2.0, "rates_radps": 10.0}
 KIN_BOUND = 10.0  # every kin entry is clipped to ±KIN_BOUND (a 50 m goal, 20 m/s, 100 rad/s)
+
+
+def observation_space(obs_mode: str, height: int, width: int, kin_dim: int) -> spaces.Space:
+    """One drone's observation space: ``kin`` a vector of ``kin_dim`` floats, ``rgb`` an (H, W, 3) uint8
+    image, ``rgb_kin`` the image and proprioception (``PROPRIO_DIM``, never the goal) under the key ``kin``."""
+    rgb = spaces.Box(0, 255, (height, width, 3), dtype=np.uint8)
+    if obs_mode == "kin":
+        return spaces.Box(-KIN_BOUND, KIN_BOUND, (kin_dim,), dtype=np.float32)
+    if obs_mode == "rgb":
+        return rgb
+    return spaces.Dict({"rgb": rgb, "kin": spaces.Box(-KIN_BOUND, KIN_BOUND, (PROPRIO_DIM,), dtype=np.float32)})
 
 
 def proprioception(state: RigidBodyState, last_action: np.ndarray) -> np.ndarray:

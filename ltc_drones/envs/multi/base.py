@@ -47,9 +47,9 @@ from ...sim.state import RigidBodyState
 from ...sim.wind import WindConfig
 from ..actions import ACT_MODES, make_action_mode
 from ..base import CRASH_TILT_RAD, OBS_MODES
-from ..camera import CHASE_PROJECTION, SEG_GROUND, SEG_OTHER, SEG_SKY, SEG_TARGET, CameraConfig, OnboardCamera
+from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses
 from ..effects import PhysicalShifts
-from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, postprocess_image, proprioception
+from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, observation_space, postprocess_image, proprioception
 from ..scenario import Scenario, load_scenario
 from ..scene import Scene
 from ..streams import EpisodeRngs
@@ -114,12 +114,7 @@ class MultiDroneEnv(ParallelEnv):
         self.scene = Scene(self.sim.world, s)
         self.target_ids: list[int] = []
         self._build_task()
-        classes = {self.sim.world.ground_id: SEG_GROUND, -1: SEG_SKY}
-        classes.update({b: SEG_TARGET for b in self.target_ids})
-        classes.update(self.scene.segmentation_classes)
-        self._seg_lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)
-        for body, cls in classes.items():
-            self._seg_lut[body + 1] = cls
+        self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes)
         self._drone_index = {b: i for i, b in enumerate(self.sim.world.drone_ids)}
         self._reset_done = False
 
@@ -166,12 +161,7 @@ class MultiDroneEnv(ParallelEnv):
     # ---- PettingZoo API ---------------------------------------------------------------------
     def _make_observation_space(self) -> spaces.Space:
         cam = self.camera.config
-        rgb = spaces.Box(0, 255, (cam.height, cam.width, 3), dtype=np.uint8)
-        if self.obs_mode == "kin":
-            return spaces.Box(-KIN_BOUND, KIN_BOUND, (MULTI_KIN_DIM,), dtype=np.float32)
-        if self.obs_mode == "rgb":
-            return rgb
-        return spaces.Dict({"rgb": rgb, "kin": spaces.Box(-KIN_BOUND, KIN_BOUND, (PROPRIO_DIM,), dtype=np.float32)})
+        return observation_space(self.obs_mode, cam.height, cam.width, MULTI_KIN_DIM)
 
     def observation_space(self, agent: str) -> spaces.Space:
         """The same space object for every agent (all drones are alike)."""
@@ -392,8 +382,7 @@ class MultiDroneEnv(ParallelEnv):
         rgb, seg = self._render_onboard(i)
         if postprocess:
             rgb = postprocess_image(rgb, self.scenario, self.rngs.diagnostics)
-        lut = self._seg_lut
-        return rgb, lut[np.clip(seg, -1, len(lut) - 2) + 1]
+        return rgb, self._segment(seg)
 
     def _render_onboard(self, i: int):
         cam = self.camera.config
