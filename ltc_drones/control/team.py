@@ -21,7 +21,9 @@ lingers in another's downwash).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -177,8 +179,43 @@ class AgentExpert(Expert):
         return pos, np.array([states[j].vel_world_mps for j in flying]).reshape(-1, 3)
 
 
-class TeamExpert:
-    """The privileged expert of every agent of a multi-agent env (see the module docstring).
+class PerAgent:
+    """Single-env controllers, one per agent of a multi-agent env, acting as one batch.
+
+    For controllers that read one drone's true state (experts, scripted controllers): each is built on the agent's
+    :class:`~ltc_drones.envs.multi.base.DroneAgent` view. ``act`` returns ``(num_drones, 4)``; rows of agents
+    that are done are zeros.
+
+    Args:
+        env: a :class:`~ltc_drones.envs.multi.base.MultiDroneEnv`.
+        make_one: ``make_one(view) -> controller`` for one agent's view.
+    """
+
+    def __init__(self, env, make_one: Callable[[Any], Any]) -> None:
+        self.views = [env.agent_views[a] for a in env.possible_agents]
+        self.controllers = [make_one(v) for v in self.views]
+
+    def reset(self, num_envs: int | None = None) -> None:
+        n = len(self.controllers)
+        if num_envs is not None and num_envs != n:
+            raise ValueError(f"{type(self).__name__} flies the env's {n} agents; reset it with num_envs={n}, "
+                             f"got {num_envs}")
+        for c in self.controllers:
+            c.reset(1)
+
+    def act(self, obs=None, episode_start=None) -> np.ndarray:
+        n = len(self.controllers)
+        starts = np.zeros(n, bool) if episode_start is None else np.asarray(episode_start, bool).reshape(n)
+        out = np.zeros((n, 4), dtype=np.float32)
+        for i, (view, c) in enumerate(zip(self.views, self.controllers, strict=True)):
+            if view.active:
+                out[i] = c.act(None, starts[i: i + 1])
+        return out
+
+
+class TeamExpert(PerAgent):
+    """The privileged expert of every agent of a multi-agent env (see the module docstring): an
+    :class:`AgentExpert` per agent, acting as one batch (:class:`PerAgent`).
 
     Args:
         env: a :class:`~ltc_drones.envs.multi.base.MultiDroneEnv`.
@@ -187,23 +224,5 @@ class TeamExpert:
     """
 
     def __init__(self, env, config: ExpertConfig | None = None, avoidance: AvoidanceConfig | None = None) -> None:
+        super().__init__(env, lambda view: AgentExpert(view, config, avoidance))
         self.env = env
-        self.experts = [AgentExpert(env.agent_views[a], config, avoidance) for a in env.possible_agents]
-
-    def reset(self, num_envs: int | None = None) -> None:
-        """Clear every agent's controller state (call after ``env.reset``)."""
-        n = len(self.experts)
-        if num_envs is not None and num_envs != n:
-            raise ValueError(f"TeamExpert flies the env's {n} agents; reset it with num_envs={n}, got {num_envs}")
-        for e in self.experts:
-            e.reset()
-
-    def act(self, obs=None, episode_start=None) -> np.ndarray:
-        """Actions (num_drones, 4) for the true states; rows of agents that are done are zeros."""
-        if episode_start is not None and np.any(episode_start):
-            self.reset()
-        out = np.zeros((len(self.experts), 4), dtype=np.float32)
-        for i, e in enumerate(self.experts):
-            if e.env.active:
-                out[i] = e.act()
-        return out

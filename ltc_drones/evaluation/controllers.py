@@ -5,7 +5,8 @@ for a single-agent Gymnasium env or for a multi-agent PettingZoo env (:mod:`ltc_
 
 * ``expert``: the task's privileged expert; on a multi-agent task the
   :class:`~ltc_drones.control.team.TeamExpert` (with collision avoidance);
-* ``scripted:<name>``: a scripted controller; on a multi-agent task one per agent (:class:`PerAgent`);
+* ``scripted:<name>``: a scripted controller; on a multi-agent task one per agent
+  (:class:`ltc_drones.control.team.PerAgent`);
 * an agent checkpoint: the trained policy; on a multi-agent task it flies every agent as one batch,
   each with its own recurrent state (see :func:`ltc_drones.envs.multi.rollout.run_team_episode`).
 """
@@ -13,12 +14,9 @@ for a single-agent Gymnasium env or for a multi-agent PettingZoo env (:mod:`ltc_
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-
-import numpy as np
 
 
 class EvaluationError(ValueError):
@@ -28,40 +26,6 @@ class EvaluationError(ValueError):
 def is_multi_agent(env) -> bool:
     """Whether ``env`` is a multi-agent (PettingZoo) env of this package."""
     return hasattr(env, "possible_agents") and hasattr(env, "agent_views")
-
-
-class PerAgent:
-    """Single-env controllers, one per agent of a multi-agent env, acting as one batch.
-
-    For controllers that read one drone's true state (scripted controllers): each is built on the agent's
-    :class:`~ltc_drones.envs.multi.base.DroneAgent` view. ``act`` returns ``(num_drones, 4)``; rows of agents
-    that are done are zeros.
-
-    Args:
-        env: a :class:`~ltc_drones.envs.multi.base.MultiDroneEnv`.
-        make_one: ``make_one(view) -> controller`` for one agent's view.
-    """
-
-    def __init__(self, env, make_one: Callable[[Any], Any]) -> None:
-        self.views = [env.agent_views[a] for a in env.possible_agents]
-        self.controllers = [make_one(v) for v in self.views]
-
-    def reset(self, num_envs: int | None = None) -> None:
-        n = len(self.controllers)
-        if num_envs is not None and num_envs != n:
-            raise ValueError(f"{type(self).__name__} flies the env's {n} agents; reset it with num_envs={n}, "
-                             f"got {num_envs}")
-        for c in self.controllers:
-            c.reset(1)
-
-    def act(self, obs=None, episode_start=None) -> np.ndarray:
-        n = len(self.controllers)
-        starts = np.zeros(n, bool) if episode_start is None else np.asarray(episode_start, bool).reshape(n)
-        out = np.zeros((n, 4), dtype=np.float32)
-        for i, (view, c) in enumerate(zip(self.views, self.controllers, strict=True)):
-            if view.active:
-                out[i] = c.act(None, starts[i: i + 1])
-        return out
 
 
 @dataclass(frozen=True)
@@ -123,6 +87,8 @@ class ControllerSpec:
             from ..control.scripted import make_scripted
 
             if multi:
+                from ..control.team import PerAgent
+
                 return PerAgent(env, lambda view: make_scripted(self.path, view))
             return make_scripted(self.path, env)
         from ..training import load_agent
