@@ -41,13 +41,13 @@ from pettingzoo import ParallelEnv
 from ...control.cascade import ControllerGains, VelocityLimits
 from ...sim.forces import ForceConfig
 from ...sim.params import QuadrotorParams, SimClock
-from ...sim.rotation import tilt_of, yaw_of
+from ...sim.rotation import euler_to_quat, tilt_of, yaw_of
 from ...sim.simulation import Simulation
 from ...sim.state import RigidBodyState
 from ...sim.wind import WindConfig
 from ..actions import ACT_MODES, make_action_mode
 from ..base import CRASH_TILT_RAD, OBS_MODES
-from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses
+from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
 from ..effects import PhysicalShifts
 from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, observation_space, postprocess_image, proprioception
 from ..scenario import Scenario, load_scenario
@@ -60,6 +60,11 @@ MULTI_KIN_DIM = 9 + PROPRIO_DIM
 MIN_DRONES, MAX_DRONES = 2, 8
 PARK_HEIGHT_M = 30.0
 """Done drones wait this high, 60 m apart from everything: beyond every camera's 40 m far plane."""
+
+
+def mean_heading_rad(states: list[RigidBodyState]) -> float:
+    """Circular mean of the drones' headings (rad)."""
+    return float(np.angle(np.mean([np.exp(1j * yaw_of(st.R)) for st in states])))
 
 
 class MultiDroneEnv(ParallelEnv):
@@ -190,7 +195,7 @@ class MultiDroneEnv(ParallelEnv):
         self._active = [True] * self.num_drones
         starts = self._task_reset(self.rngs.layout)
         centre = np.mean([st.pos_m for st in starts], axis=0)
-        heading = float(np.angle(np.mean([np.exp(1j * yaw_of(st.R)) for st in starts])))
+        heading = mean_heading_rad(starts)
         self.scene.place_distractors(self.rngs.layout, centre, heading, self._layout_points_m(),
                                      scenery_rng=self.rngs.scenery, occluded_goal_m=self.look_at_of(0))
         for sh in self._shifts:
@@ -319,16 +324,11 @@ class MultiDroneEnv(ParallelEnv):
         """A 320×240 chase view behind the team, looking at the middle of the flying drones."""
         if self.render_mode != "rgb_array":
             return None
-        from ...sim.rotation import euler_to_quat, quat_to_rot
-
         flying = [i for i in range(self.num_drones) if self._active[i]] or list(range(self.num_drones))
         centre = np.mean([self.sim.states[i].pos_m for i in flying], axis=0)
-        heading = float(np.angle(np.mean([np.exp(1j * yaw_of(self.sim.states[i].R)) for i in flying])))
+        heading = mean_heading_rad([self.sim.states[i] for i in flying])
         spread = max(float(np.max([np.linalg.norm(self.sim.states[i].pos_m - centre) for i in flying])), 0.5)
-        q = euler_to_quat(0.0, 0.0, heading)
-        pseudo = RigidBodyState(centre, np.asarray(q), np.zeros(3), np.zeros(3), quat_to_rot(q))
-        from ..camera import chase_view
-
+        pseudo = RigidBodyState.at_rest(centre, euler_to_quat(0.0, 0.0, heading))
         view = chase_view(pseudo, self.look_at_of(flying[0]), distance_m=1.0 + 1.5 * spread)
         rgb, _ = self.sim.world.render(view, CHASE_PROJECTION, 320, 240, self.scene.lighting)
         return rgb

@@ -56,6 +56,8 @@ class MultiFollowEnv(MultiDroneEnv):
         s = self.scenario
         self.leader_id = self.sim.world.add_visual_body(s.target_shape, s.target_size_m, s.target_color)
         self.target_ids = [self.leader_id]
+        self._slot_angles = self.slot_angles_rad().tolist()  # fixed per env: read at every step by goal_of
+        self._slot_heights = self.slot_heights_m().tolist()
         self.path = SmoothPath()
 
     def slot_angles_rad(self) -> np.ndarray:
@@ -95,9 +97,9 @@ class MultiFollowEnv(MultiDroneEnv):
         self.sim.world.move_body(self.leader_id, self.path.pos_m)
 
     def goal_of(self, i: int) -> np.ndarray:
-        a = self.path.heading_rad + self.slot_angles_rad()[i]
+        a = self.path.heading_rad + self._slot_angles[i]
         r = self.scenario.formation_radius_m
-        return self.path.pos_m + np.array([r * math.cos(a), r * math.sin(a), self.slot_heights_m()[i]])
+        return self.path.pos_m + np.array([r * math.cos(a), r * math.sin(a), self._slot_heights[i]])
 
     def look_at_of(self, i: int) -> np.ndarray:
         return self.path.pos_m
