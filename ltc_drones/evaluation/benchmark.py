@@ -97,6 +97,8 @@ def _train_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
     from ..training import TrainConfig, load_agent, resume_run, start_run
 
     folder = p["runs"] / f"{cell.arch}__seed{cell.seed}"
+    if grid.rl:
+        return _ppo_train_cell(grid, cell, p, folder)
     cfg = TrainConfig(**train_config_kwargs(grid, cell.arch, cell.seed, str(p["data"] / f"seed{cell.seed}"),
                                             str(p["runs"])))
     if (folder / "last.pt").is_file():
@@ -108,6 +110,28 @@ def _train_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
             "parameters": trainable_parameters(agent.policy),
             "best_val_loss": summary.get("best_val"), "best_success": summary.get("best_success"),
             "steps": summary.get("step")}
+
+
+def _ppo_train_cell(grid: Grid, cell: Cell, p: dict[str, Path], folder: Path) -> dict[str, Any]:
+    """A PPO run from scratch (resumed from its ``last.pt`` after an interruption); the agent is its ``best.pt``."""
+    from ..rl import train_ppo_in
+    from ..training import load_agent
+    from .grid import ppo_configs
+
+    summary = train_ppo_in(folder, *ppo_configs(grid, cell.arch, cell.seed, str(p["runs"])), progress=False)
+    agent = load_agent(folder / "best.pt")
+    best = summary["best"] or {}
+    return {"agent": f"runs/{folder.name}/best.pt", "algo": "ppo", "parameters": trainable_parameters(agent.policy),
+            "best_success": best.get("success_rate"), "best_step": best.get("step"), "steps": summary["steps"],
+            "selection": [{"step": e["step"], "success_rate": e["success_rate"], "mean_return": e["mean_return"]}
+                          for e in _evaluations(folder)]}
+
+
+def _evaluations(folder: Path) -> list[dict[str, Any]]:
+    """The model-selection evaluations of a finished PPO run (from its ``last.pt`` training state)."""
+    from ..rl.checkpoint import read_rl_checkpoint
+
+    return read_rl_checkpoint(folder / "last.pt")["train"]["state"]["evals"]
 
 
 def _eval_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:

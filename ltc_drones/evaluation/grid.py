@@ -31,6 +31,13 @@ Diagnostics add cells and never change the others: switching them on for a finis
 the diagnostics cells.
 Everything is validated when the grid is loaded, before anything trains: an unknown key, task,
 architecture, shift or level is refused naming the entry.
+
+Reinforcement learning (``train: {algo: ppo, total_steps: 2000000, ...}``): each training cell is a PPO run
+(:mod:`ltc_drones.rl`) from scratch with the same budget for every architecture, so there are no data cells
+and ``demo_episodes`` is refused. The ``train`` mapping then takes :class:`~ltc_drones.rl.PPOConfig` fields
+(``backend``, ``envs``, ``total_steps``, ``eval_every_steps``, ``learning_rate``, ...) and the
+:class:`~ltc_drones.training.TrainConfig` fields PPO reads (:data:`PPO_TRAIN_CONFIG_KEYS`); the run's
+``best.pt`` (its best model-selection evaluation) is the agent the evaluation cells fly in the PyBullet env.
 """
 
 from __future__ import annotations
@@ -50,6 +57,10 @@ DIAGNOSTICS_KEYS = ("episodes", "methods", "target", "gradient_every", "sanity_e
                     "sanity_draws", "sanity_threshold", "intervention_episodes", "intervention_scenarios",
                     "intervention_kinds")
 """Keys of a grid's ``diagnostics`` mapping: ``episodes`` and the settings of the diagnostics provider."""
+PPO_TRAIN_CONFIG_KEYS = ("algo", "scenario", "core_config", "feature_dim", "conv_pool", "eval_episodes")
+"""TrainConfig fields a PPO grid's ``train`` mapping may set (the rest of it is PPOConfig fields)."""
+PPO_REFUSED_KEYS = ("env_id", "success_return", "init_from")
+"""PPOConfig fields a grid may not set: the grid names the task, and every architecture trains from scratch."""
 
 
 class GridError(ValueError):
@@ -91,6 +102,11 @@ class Grid:
     """Drones of a multi-agent task (None for single-agent tasks)."""
 
     @property
+    def rl(self) -> bool:
+        """Whether the training cells are PPO runs (``train: {algo: ppo}``; no demonstrations)."""
+        return self.train.get("algo") == "ppo"
+
+    @property
     def team(self) -> dict[str, int]:
         """``{"num_drones": n}`` for a multi-agent grid, else empty (keyword arguments of collection, training
         and evaluation)."""
@@ -112,10 +128,13 @@ class Grid:
     def cells(self) -> list[Cell]:
         out: list[Cell] = []
         for s in self.seeds:
-            data = Cell(f"data__seed{s}", "data", s)
-            out.append(data)
+            needs: tuple[str, ...] = ()
+            if not self.rl:
+                data = Cell(f"data__seed{s}", "data", s)
+                out.append(data)
+                needs = (data.id,)
             for a in self.archs:
-                train = Cell(f"train__{a}__seed{s}", "train", s, a, needs=(data.id,))
+                train = Cell(f"train__{a}__seed{s}", "train", s, a, needs=needs)
                 out.append(train)
                 out.extend(Cell(f"eval__{a}__seed{s}__{sh}", "eval", s, a, sh, needs=(train.id,))
                            for sh in self.shards)
@@ -129,11 +148,14 @@ class Grid:
         return {k: v for k, v in (self.diagnostics or {}).items() if k != "episodes"}
 
     def to_dict(self) -> dict[str, Any]:
-        """The grid as plain data; ``diagnostics`` and ``num_drones`` appear only when set (see :meth:`identity`)."""
+        """The grid as plain data; ``diagnostics`` and ``num_drones`` appear only when set (see :meth:`identity`),
+        ``demo_episodes`` only for imitation."""
         d = dataclasses.asdict(self)
         for key in ("diagnostics", "num_drones"):
             if d[key] is None:
                 del d[key]
+        if self.rl:
+            del d["demo_episodes"]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     def identity(self) -> dict[str, Any]:
@@ -194,9 +216,16 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
             raise GridError(f"{source}: {key} must be >= 1, got {d[key]}")
     d["diagnostics"] = _diagnostics(d.get("diagnostics"), source)
     grid = Grid(**d)
+    if grid.rl:
+        _check_ppo(grid, data, source)
     try:  # the training config of every architecture must be valid
         for a in grid.archs:
-            TrainConfig(**train_config_kwargs(grid, a, grid.seeds[0], "data", "runs"))
+            if grid.rl:
+                from ..rl.setup import check_configs
+
+                check_configs(*ppo_configs(grid, a, grid.seeds[0], "runs"))
+            else:
+                TrainConfig(**train_config_kwargs(grid, a, grid.seeds[0], "data", "runs"))
     except (TypeError, ValueError) as exc:
         raise GridError(f"{source}: invalid train settings: {exc}") from exc
     for scenario in grid.scenarios:  # unknown levels raise here, naming the entry
@@ -240,6 +269,35 @@ def _diagnostics(value: Any, source: str) -> dict[str, Any] | None:
     if isinstance(out["episodes"], bool) or not isinstance(out["episodes"], int) or out["episodes"] < 1:
         raise GridError(f"{source}: diagnostics episodes must be an integer >= 1, got {out['episodes']!r}")
     return out
+
+
+def _check_ppo(grid: Grid, data: dict[str, Any], source: str) -> None:
+    """Refuse what a PPO grid cannot use: demonstrations, multi-agent tasks, imitation or unknown train keys."""
+    from ..rl import PPOConfig
+
+    if "demo_episodes" in data:
+        raise GridError(f"{source}: demo_episodes applies to imitation (algo bc/dagger); PPO trains without "
+                        "demonstrations: remove it")
+    if grid.num_drones is not None:
+        raise GridError(f"{source}: algo ppo trains single-agent tasks; {grid.task} is multi-agent (use algo bc "
+                        "or dagger)")
+    ppo_keys = {f.name for f in dataclasses.fields(PPOConfig)} - set(PPO_REFUSED_KEYS)
+    valid = sorted(ppo_keys | set(PPO_TRAIN_CONFIG_KEYS))
+    unknown = sorted(set(grid.train) - set(valid))
+    if unknown:
+        raise GridError(f"{source}: train key(s) {unknown} are not PPO settings; with algo: ppo the train mapping "
+                        f"takes {', '.join(valid)} (imitation keys such as iterations belong to algo bc/dagger)")
+
+
+def ppo_configs(grid: Grid, arch: str, seed: int, out: str):
+    """``(TrainConfig, PPOConfig)`` of a PPO grid's training run of ``arch`` and ``seed`` (see :func:`_check_ppo`)."""
+    from ..rl import PPOConfig
+    from ..training import TrainConfig
+
+    train = {k: v for k, v in grid.train.items() if k in PPO_TRAIN_CONFIG_KEYS}
+    ppo = {k: v for k, v in grid.train.items() if k not in PPO_TRAIN_CONFIG_KEYS}
+    return (TrainConfig(**train, task=grid.task, obs=grid.obs, act=grid.act, arch=arch, seed=seed, out=out),
+            PPOConfig(**ppo))
 
 
 def train_config_kwargs(grid: Grid, arch: str, seed: int, data: str, out: str) -> dict[str, Any]:

@@ -3,7 +3,8 @@
 * :mod:`.policy`: :class:`CoreRecurrentPolicy` (sb3-contrib ``RecurrentPPO`` with any recurrent core of
   :data:`ltc_drones.models.CORE_NAMES`) and :class:`CoreFeedForwardPolicy` (``PPO`` with the ``mlp`` core);
 * :mod:`.envs`: training envs (vector backend, PyBullet processes, any Gymnasium id) and normalisation;
-* :mod:`.runner`: ``ltc-drones train --algo ppo`` (:func:`start_ppo_run`, :func:`resume_ppo_run`);
+* :mod:`.runner`: ``ltc-drones train --algo ppo`` (:func:`start_ppo_run`, :func:`resume_ppo_run`;
+  :func:`train_ppo_in` starts or continues, for the benchmark's training cells);
 * :mod:`.checkpoint`: PPO checkpoints, which :func:`ltc_drones.load_agent` flies as agents.
 
 :class:`PPOConfig` imports without stable-baselines3; everything else needs the ``rl`` extra.
@@ -12,7 +13,7 @@
 from .config import PPOConfig
 
 _LAZY = {"CoreRecurrentPolicy": "policy", "CoreFeedForwardPolicy": "policy", "start_ppo_run": "runner",
-         "resume_ppo_run": "runner"}
+         "resume_ppo_run": "runner", "train_ppo_in": "runner"}
 
 
 def __getattr__(name: str):
@@ -28,4 +29,5 @@ def __getattr__(name: str):
     return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
 
 
-__all__ = ["CoreFeedForwardPolicy", "CoreRecurrentPolicy", "PPOConfig", "resume_ppo_run", "start_ppo_run"]
+__all__ = ["CoreFeedForwardPolicy", "CoreRecurrentPolicy", "PPOConfig", "resume_ppo_run", "start_ppo_run",
+           "train_ppo_in"]

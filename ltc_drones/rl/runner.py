@@ -302,3 +302,14 @@ def resume_ppo_run(folder: str | Path, progress: bool = True, stop_at_step: int 
         return run.train(stop_at_step)
     finally:
         run.close()
+
+
+def train_ppo_in(folder: str | Path, train: TrainConfig, ppo: PPOConfig, progress: bool = True) -> dict[str, Any]:
+    """Train the PPO run of ``folder`` to its end: start it there, or continue it from its ``last.pt``.
+
+    Used by the benchmark's training cells, which must survive interruption. Returns the runner summary.
+    """
+    folder = Path(folder)
+    if (folder / "last.pt").is_file():
+        return resume_ppo_run(folder, progress=progress)
+    return start_ppo_run(train, ppo, progress=progress, folder=folder)
