@@ -2,12 +2,18 @@
 and of the multi-agent envs with N drones beside the single-drone env of the same kind.
 
 Usage: python scripts/bench_env.py [--steps 6000] [--task fly-to-target] [--repeats 3]
+           [--vector-drones 1 64 1024] [--vector-seconds 2.0]
            [--drones 2 4 8] [--multi-task multi-follow] [--multi-steps 1200] [--out results/bench_env.txt]
 
 Prints, for ``kin``/``rpm``, ``kin``/``vel`` and ``rgb``/``vel`` at 64×48, the median env steps/s over
 ``--repeats`` runs of ``--steps`` random actions (episodes reset as they end), beside the same loop
 of raw PyBullet stepping (4 rotor forces + a yaw torque + state reads per physics step), and the
 ratio of each to that ceiling.
+
+Then the vectorised explicit backend (issue 11): ``make_vector(task, num_envs=N, obs="kin", act="vel")``
+with each of ``--vector-drones``, stepped for about ``--vector-seconds`` with pre-drawn random actions,
+episodes autoresetting as they end; printed as drone-steps/s (N × vector steps/s), with the ratio to the
+PyBullet env's ``kin``/``vel`` row of the same run and the verdict against DESIGN.md §7 at 1,024 drones.
 
 Then the multi-agent rows: ``--multi-task`` (PettingZoo, ``kin``/``vel``) with each of ``--drones``,
 every drone flown by the :class:`~ltc_drones.control.team.TeamExpert`, so all N fly the whole
@@ -25,24 +31,32 @@ on the machine lowers every row, so compare rows of one run, not figures of diff
 
 from __future__ import annotations
 
-import argparse
 import os
-import platform
-import statistics
-import sys
-import time
-from datetime import UTC, datetime
-from pathlib import Path
 
-import numpy as np
-import pybullet as pb
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # one thread, before numpy loads
 
-from ltc_drones.atomic import write_atomic
-from ltc_drones.control.experts import make_expert
-from ltc_drones.control.team import TeamExpert
-from ltc_drones.envs import make_env
-from ltc_drones.envs.multi import MULTI_ENVS, make_multi_env
-from ltc_drones.sim import QuadrotorParams
+import argparse  # noqa: E402 - after pinning the thread counts
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pybullet as pb  # noqa: E402
+
+from ltc_drones.atomic import write_atomic  # noqa: E402
+from ltc_drones.control.experts import make_expert  # noqa: E402
+from ltc_drones.control.team import TeamExpert  # noqa: E402
+from ltc_drones.envs import make_env  # noqa: E402
+from ltc_drones.envs.multi import MULTI_ENVS, make_multi_env  # noqa: E402
+from ltc_drones.sim import QuadrotorParams  # noqa: E402
+
+VECTOR_GOAL_DRONE_STEPS = 100_000
+VECTOR_AIM_DRONE_STEPS = 300_000
+"""DESIGN.md §7: the vectorised backend at 1,024 drones, kin/vel, one core."""
 
 
 def bench_env(task: str, obs: str, act: str, steps: int, seed: int = 0) -> float:
@@ -58,6 +72,42 @@ def bench_env(task: str, obs: str, act: str, steps: int, seed: int = 0) -> float
     rate = steps / (time.perf_counter() - t0)
     env.close()
     return rate
+
+
+def bench_vector(task: str, num_envs: int, seconds: float, seed: int = 0) -> float:
+    """Drone-steps/s of the vector backend with ``num_envs`` drones (``kin``/``vel``, random actions, autoresets)."""
+    from ltc_drones.envs import make_vector
+
+    env = make_vector(task, num_envs=num_envs, obs="kin", act="vel", seed=seed)
+    env.reset()
+    block = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(16, num_envs, 4)).astype(np.float32)
+    steps, t0 = 0, time.perf_counter()
+    while True:
+        for a in block:
+            env.step(a)
+        steps += len(block)
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            break
+    env.close()
+    return steps * num_envs / elapsed
+
+
+def vector_lines(task: str, drones: list[int], rate: dict[str, float], pybullet_row: str) -> list[str]:
+    """The vector-backend section: drone-steps/s of each row beside the PyBullet ``kin``/``vel`` row."""
+    ref = rate[pybullet_row]
+    lines = ["", f"vectorised explicit backend (make_vector), {task} kin/vel, random actions, autoresets included",
+             f"{'loop':48s} {'drone-steps/s':>14s} {'ms/step':>8s} {'vs PyBullet kin/vel':>20s}"]
+    for n in drones:
+        r = rate[f"vector N={n}"]
+        lines.append(f"{f'{task} vector N={n}':48s} {r:14,.0f} {1e3 * n / r:8.3f} {r / ref:20.1f}")
+    if 1024 in drones:
+        r = rate["vector N=1024"]
+        verdict = ("meets the aim" if r >= VECTOR_AIM_DRONE_STEPS else
+                   "meets the goal" if r >= VECTOR_GOAL_DRONE_STEPS else "BELOW the goal")
+        lines.append(f"1,024 drones: {r:,.0f} drone-steps/s, {verdict} (goal {VECTOR_GOAL_DRONE_STEPS:,}, "
+                     f"aim {VECTOR_AIM_DRONE_STEPS:,}; DESIGN.md §7)")
+    return lines
 
 
 def bench_expert_single(task: str, steps: int, seed: int = 0) -> float:
@@ -157,6 +207,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--task", default="fly-to-target")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--vector-drones", type=int, nargs="*", default=[1, 64, 1024],
+                        help="drone counts of the vector-backend rows (none: skip them)")
+    parser.add_argument("--vector-seconds", type=float, default=2.0, help="length of each vector measurement (s)")
     parser.add_argument("--drones", type=int, nargs="*", default=[2, 4, 8],
                         help="team sizes of the multi-agent rows (none: skip them)")
     parser.add_argument("--multi-task", default="multi-follow", choices=sorted(MULTI_ENVS))
@@ -171,6 +224,8 @@ def main() -> None:
         steps = args.steps if obs == "kin" else max(args.steps // 4, 500)
         name = f"{args.task} obs={obs} act={act}" + (" 64x48" if obs == "rgb" else "")
         loops[name] = lambda obs=obs, act=act, steps=steps: bench_env(args.task, obs, act, steps)
+    for n in args.vector_drones:
+        loops[f"vector N={n}"] = lambda n=n: bench_vector(args.task, n, args.vector_seconds)
     if args.drones:
         loops[f"{single_task} 1 drone"] = lambda: bench_expert_single(single_task, args.multi_steps)
         for n in args.drones:
@@ -184,6 +239,9 @@ def main() -> None:
     raw = rate[names[0]]
     lines.append(f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s}")
     lines += [f"{name:48s} {rate[name]:10.0f} {rate[name] / raw:10.2f}" for name in names[:4]]
+    if args.vector_drones:
+        lines += vector_lines(args.task, args.vector_drones, rate, names[2])
+    names = [n for n in names if not n.startswith("vector N=")]
     if args.drones:
         single = rate[names[4]]
         lines += ["", "flown by the privileged experts (TeamExpert for N drones), kin/vel; env.step + env.reset timed",

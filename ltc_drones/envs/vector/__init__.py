@@ -3,7 +3,7 @@
 ``make_vector("fly-to-target", num_envs=1024, obs="kin", act="vel", seed=0)`` returns a
 Gymnasium ``VectorEnv`` (next-step autoreset) with the PyBullet env's ``kin`` observations,
 rewards, success, crash and time-limit rules, for state-based training (no camera): at 1,024 drones
-about a hundred times the PyBullet env's steps per second (``scripts/bench_vector.py``).
+about a hundred times the PyBullet env's steps per second (``scripts/bench_env.py``).
 
 Modules: :mod:`.dynamics` (batched rigid-body physics and ground contact), :mod:`.control` (batched
 cascaded controller and action modes), :mod:`.world` (one control period of physics with wind,
