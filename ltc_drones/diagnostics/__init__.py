@@ -1,6 +1,8 @@
 """Diagnostics of trained policies in closed loop: saliency (VisualBackProp, gradient methods via captum),
 sanity checks of the saliency methods, attention on the target and its stability, the ``diagnose`` report;
 causal interventions (target jump, swap, hiding), neural dynamics per layer and expressivity (trajectory length);
+per-agent diagnostics of a shared policy on multi-agent tasks (``team``: attention on the leader against the other
+drones);
 ``ClosedLoopDiagnostics``, the evaluator's diagnostics provider (``evaluate(..., diagnostics=...)``, benchmarks).
 
 captum (gradient saliency) and matplotlib (plots) come with the ``diagnostics`` extra and are imported only

@@ -23,14 +23,16 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from ..envs.camera import SEG_DISTRACTOR, SEG_GROUND, SEG_SKY, SEG_TARGET
+from ..envs.camera import SEG_DISTRACTOR, SEG_DRONE, SEG_GROUND, SEG_SKY, SEG_TARGET
 from ..envs.scenery import SEG_SCENERY
 from ..models import Policy
 from .saliency import Target, attribute
 
 REGIONS: dict[str, int] = {"target": SEG_TARGET, "distractor": SEG_DISTRACTOR, "scenery": SEG_SCENERY,
-                           "ground": SEG_GROUND, "sky": SEG_SKY}
-"""Regions whose attention ratio is measured: name -> segmentation class (``envs.camera``, ``envs.scenery``)."""
+                           "ground": SEG_GROUND, "sky": SEG_SKY, "drone": SEG_DRONE}
+"""Regions whose attention ratio is measured: name -> segmentation class (``envs.camera``, ``envs.scenery``).
+``drone`` (the other drones) exists in multi-agent views only (single-agent reports: None, not in view); in
+MultiFollow ``target`` is the leader."""
 
 NOISE_STD = (0.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """Default pixel-noise standard deviations of the stability test (uint8 grey levels, 0..255)."""

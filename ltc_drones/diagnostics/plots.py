@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..envs.camera import SEG_TARGET
+from ..envs.camera import SEG_DRONE, SEG_TARGET
 from ..evaluation.plots import _plt, _save
 
 OVERLAY_ALPHA = 0.6
@@ -55,33 +55,68 @@ def label(method: str, flags: dict[str, bool]) -> str:
     return f"{method} (failed sanity check)" if flags.get(method) else method
 
 
-def gallery(path: Path, frames: Sequence[dict[str, Any]], methods: Sequence[str], flags: dict[str, bool]) -> Path:
-    """One column per frame (``{"step", "rgb", "seg", "maps": {method: map}}``): the onboard image with the
-    target's outline, then one row per method with its saliency overlaid."""
+OUTLINES = ((SEG_TARGET, "cyan"), (SEG_DRONE, "lime"))
+"""Classes outlined on onboard images: the target (the leader) in cyan, other drones in green."""
+
+
+def _outlined(ax, rgb: np.ndarray, seg: np.ndarray) -> None:
+    ax.imshow(rgb)
+    for cls, colour in OUTLINES:
+        if np.any(seg == cls):
+            ax.contour(seg == cls, levels=[0.5], colors=colour, linewidths=0.8)
+
+
+def _frame_grid(path: Path, columns: Sequence[dict[str, Any]], rows: Sequence[tuple[str, str, str | None]],
+                title: str) -> Path:
+    """A grid of onboard frames: one column per entry of ``columns`` (``{"title", <key>: frame}``), one row per
+    ``(row label, frame key, method)``: method None shows the image with outlines, else that method's overlay.
+    A frame is ``{"rgb", "seg", "maps": {method: map}}``; a missing frame leaves its cell empty."""
     plt = _plt()
-    rows, cols = 1 + len(methods), len(frames)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.9 * cols, 1.6 * rows + 0.4), squeeze=False)
-    for j, fr in enumerate(frames):
-        ax = axes[0, j]
-        ax.imshow(fr["rgb"])
-        if np.any(fr["seg"] == SEG_TARGET):
-            ax.contour(fr["seg"] == SEG_TARGET, levels=[0.5], colors="cyan", linewidths=0.8)
-        ax.set_title(f"step {fr['step']}", fontsize=8)
-        for i, method in enumerate(methods, start=1):
-            axes[i, j].imshow(overlay(fr["rgb"], fr["maps"][method]))
-    for i, method in enumerate(["onboard (target outlined)", *[label(m, flags) for m in methods]]):
-        axes[i, 0].set_ylabel(method.replace(" (", "\n("), fontsize=7)
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.9 * len(columns), 1.6 * len(rows) + 0.4),
+                             squeeze=False)
+    for j, col in enumerate(columns):
+        axes[0, j].set_title(col["title"], fontsize=8)
+        for i, (_, key, method) in enumerate(rows):
+            fr = col.get(key)
+            if fr is None:  # that agent was done by then
+                axes[i, j].set_axis_off()
+                continue
+            if method is None:
+                _outlined(axes[i, j], fr["rgb"], fr["seg"])
+            else:
+                axes[i, j].imshow(overlay(fr["rgb"], fr["maps"][method]))
+    for i, (name, _, _) in enumerate(rows):
+        axes[i, 0].set_ylabel(name.replace(" (", "\n("), fontsize=7)
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.suptitle("Saliency over the first episode", fontsize=9)
+    fig.suptitle(title, fontsize=9)
     return _done(plt, fig, path)
+
+
+def gallery(path: Path, frames: Sequence[dict[str, Any]], methods: Sequence[str], flags: dict[str, bool]) -> Path:
+    """One column per frame (``{"step", "rgb", "seg", "maps": {method: map}}``): the onboard image with the
+    target's outline, then one row per method with its saliency overlaid."""
+    columns = [{"title": f"step {fr['step']}", "frame": fr} for fr in frames]
+    rows = [("onboard (target outlined)", "frame", None), *[(label(m, flags), "frame", m) for m in methods]]
+    return _frame_grid(path, columns, rows, "Saliency over the first episode")
+
+
+def team_gallery(path: Path, steps: Sequence[int], frames: dict[str, dict[int, dict[str, Any]]], method: str,
+                 flags: dict[str, bool]) -> Path:
+    """Multi-agent: one column per step, two rows per agent (``frames[agent][step]``): its onboard image with the
+    leader / targets (cyan) and the other drones (green) outlined, then ``method``'s saliency overlaid."""
+    columns = [{"title": f"step {k}", **{a: f.get(k) for a, f in frames.items()}} for k in steps]
+    rows = [row for a in frames for row in ((f"{a} onboard", a, None), (f"{a} {label(method, flags)}", a, method))]
+    title = "Each agent's onboard view, first episode (leader / targets outlined cyan, other drones green)"
+    return _frame_grid(path, columns, rows, title)
 
 
 def attention_bars(path: Path, summary: dict[str, dict[str, Any]], flags: dict[str, bool]) -> Path:
     """Mean attention ratio per region (groups) and method (bars) with 95 % intervals; 1 = no preference."""
     plt = _plt()
     methods, regions, width, offsets = _grouped(summary)
+    regions = [r for r in regions if any(summary[m][r]["mean"] is not None for m in methods)]  # never in view: out
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(regions), 3.2))
     for method, offset in zip(methods, offsets, strict=True):
         xs, ys, err = [], [], [[], []]

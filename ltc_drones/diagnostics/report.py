@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_json_atomic
-from .attention import NOISE_STD, step_attention
+from .attention import NOISE_STD, StepAttention, step_attention
 from .attention import stability as stability_at
 from .saliency import METHODS, Target, check_method, feature_names
 from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
@@ -72,8 +73,13 @@ class DiagnoseConfig:
     """Pixel-noise standard deviations of the stability test (grey levels, 0..255)."""
     video: bool = True
     """Write video.mp4 of the first episode (image agents)."""
+    num_drones: int | None = None
+    """Multi-agent tasks: drones in the team (default: the agent's trained team size)."""
+    drones: tuple[str, ...] = ()
+    """Multi-agent tasks: the agents to diagnose, e.g. drone_0 (default: every agent)."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "drones", tuple(self.drones))
         object.__setattr__(self, "methods", tuple(self.methods))
         object.__setattr__(self, "noise_std", tuple(float(s) for s in self.noise_std))
         for m in self.methods:
@@ -97,7 +103,7 @@ class DiagnoseConfig:
 
 
 @dataclass
-class _Collected:
+class Collected:
     """What the episodes leave for the report."""
 
     episodes: list[dict[str, Any]] = field(default_factory=list)
@@ -109,17 +115,32 @@ class _Collected:
 
 def prepare(cfg: DiagnoseConfig):
     """Validate the request before anything flies: returns ``(request, agent)`` (raises ``ValueError``)."""
+    from ..envs.scenario import MULTI_TASKS
     from ..evaluation.evaluator import make_request
     from ..training import load_agent
 
     agent = load_agent(cfg.agent)
-    task = cfg.task or agent.env_spec["task"]
-    from ..envs.scenario import MULTI_TASKS
-
-    if task in MULTI_TASKS:
-        raise ValueError(f"diagnose works on single-agent tasks; {task} is multi-agent and its per-agent "
-                         "diagnostics are not built yet: give a single-agent --task and agent")
-    request = make_request(cfg.agent, task, [cfg.scenario], cfg.episodes, cfg.seed)
+    trained = agent.env_spec["task"]
+    task = cfg.task or trained
+    multi = task in MULTI_TASKS
+    if multi != (trained in MULTI_TASKS):
+        kind = "multi-agent" if multi else "single-agent"
+        raise ValueError(f"agent {cfg.agent} was trained on {trained}, but {task} is {kind}: give an agent trained "
+                         f"on {task} (or leave --task out)")
+    if not multi and (cfg.num_drones is not None or cfg.drones):
+        raise ValueError(f"--num-drones and --drones apply to the multi-agent tasks ({', '.join(MULTI_TASKS)}); "
+                         f"{task} flies one drone: leave them out")
+    request = make_request(cfg.agent, task, [cfg.scenario], cfg.episodes, cfg.seed, num_drones=cfg.num_drones)
+    if multi:
+        names = [f"drone_{i}" for i in range(request.num_drones)]
+        unknown = [d for d in cfg.drones if d not in names]
+        if unknown or len(set(cfg.drones)) != len(cfg.drones):
+            raise ValueError(f"--drones must name distinct agents of the {request.num_drones}-drone team "
+                             f"({', '.join(names)}), got {list(cfg.drones)}")
+        if agent.policy.rgb_encoder is None:
+            raise ValueError(f"agent {cfg.agent} observes {agent.obs_mode!r} (no image): per-agent diagnostics "
+                             "measure attention on the leader and the other drones in the onboard view, so they "
+                             "need an rgb or rgb_kin agent")
     action_dim = agent.policy.config.action_dim
     if cfg.target != "norm" and int(cfg.target) >= action_dim:
         raise ValueError(f"target {cfg.target} is no action index of agent {cfg.agent}; use norm or "
@@ -140,6 +161,10 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
 
     t0 = time.perf_counter()
     request, agent = prepare(cfg)
+    if request.multi_agent:
+        from .team import diagnose_team
+
+        return diagnose_team(cfg, request, agent, out, progress)
     policy = agent.policy
     image = policy.rgb_encoder is not None
     methods = [m for m in cfg.methods if image or m != "visual_backprop"]
@@ -149,11 +174,28 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
         got = _fly(cfg, env, agent, request.seeds, methods, image, progress)
     finally:
         env.close()
-    # Generators for the weight randomisation and the bootstrap: children of the diagnosis seed.
+    report, boot_rng = checked_report(cfg, request, agent, got, methods)
+    flags = report["failed_sanity"]
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    add_summaries(report, cfg, got, methods, image, flags, boot_rng, policy)
+    report["success_rate"] = float(np.mean([ep["success"] for ep in got.episodes]))
+    report["episodes"] = got.episodes
+    report["files"] = write_pictures(out, cfg, report, got, methods, image, flags, env_fps=round(1 / agent.dt_s))
+    report["wall_time_s"] = round(time.perf_counter() - t0, 2)
+    write_json_atomic(out / "metrics.json", report)
+    return report
+
+
+def checked_report(cfg: DiagnoseConfig, request, agent, got: Collected,
+                   methods: list[str]) -> tuple[dict[str, Any], np.random.Generator]:
+    """The sanity checks on the sample frames (flags copied into every episode record) and the report's header;
+    returns ``(report, bootstrap generator)``. The weight randomisation and the bootstrap draw from children of
+    the diagnosis seed."""
     sanity_rng, boot_rng = (np.random.default_rng(c) for c in np.random.SeedSequence(cfg.seed).spawn(2))
-    pick = np.unique(np.linspace(0, len(got.samples) - 1, min(cfg.sanity_frames, len(got.samples))).round().astype(int))
     fns = map_functions(methods, dt=agent.dt_s, target=cfg.attributed)
-    sanity = sanity_check(policy, [got.samples[i] for i in pick], fns, sanity_rng,
+    frames = [got.samples[i] for i in evenly(len(got.samples), cfg.sanity_frames)]
+    sanity = sanity_check(agent.policy, frames, fns, sanity_rng,
                           draws=cfg.sanity_draws, threshold=cfg.sanity_threshold)
     flags = {m: r.failed_sanity for m, r in sanity.items()}
     for ep in got.episodes:
@@ -165,25 +207,37 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
         "interval": INTERVAL, "failed_sanity": flags,
         "sanity": {m: r.to_dict() for m, r in sanity.items()},
     }
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    _summaries(report, cfg, got, methods, image, flags, boot_rng, policy)
-    report["success_rate"] = float(np.mean([ep["success"] for ep in got.episodes]))
-    report["episodes"] = got.episodes
-    report["files"] = _write_pictures(out, cfg, report, got, methods, image, flags, env_fps=round(1 / agent.dt_s))
-    report["wall_time_s"] = round(time.perf_counter() - t0, 2)
-    write_json_atomic(out / "metrics.json", report)
-    return report
+    return report, boot_rng
 
 
-def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool, progress: bool) -> _Collected:
+def measure_step(cfg: DiagnoseConfig, got: Collected, policy, dt: float, methods: list[str], step: int, obs,
+                 state, seg, rng: np.random.Generator) -> StepAttention:
+    """Saliency of one step (gradient methods every ``gradient_every``-th step); on sample steps, keep the frame
+    for the sanity checks and run the stability test (noise from ``rng``)."""
+    take = [m for m in methods if m == "visual_backprop" or step % cfg.gradient_every == 0]
+    sa = step_attention(policy, state, obs, seg, dt=dt, methods=take, target=cfg.attributed)
+    if step % cfg.sample_every == 0:
+        got.samples.append((obs, state))
+        for m in got.ssim:
+            got.ssim[m].append(stability_at(policy, state, obs, dt=dt, method=m, target=cfg.attributed, rng=rng,
+                                            noise_std=cfg.noise_std))
+    return sa
+
+
+def onboard_frame(rgb: np.ndarray, saliency: np.ndarray | None) -> np.ndarray:
+    """The onboard image beside its saliency overlay (a video frame's right half)."""
+    from .plots import overlay
+
+    return np.concatenate([rgb, np.full((rgb.shape[0], 2, 3), 255, np.uint8), overlay(rgb, saliency)], axis=1)
+
+
+def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool, progress: bool) -> Collected:
     from tqdm import tqdm
 
     from ..evaluation.video import side_by_side
-    from .plots import overlay
 
     base, policy = env.unwrapped, agent.policy
-    got = _Collected(ssim={m: [] for m in methods} if image else {})
+    got = Collected(ssim={m: [] for m in methods} if image else {})
     video_method = "visual_backprop" if "visual_backprop" in methods else methods[0]
     for index, seed in enumerate(tqdm(seeds, desc="diagnose", unit="episode", disable=not progress)):
         obs, info = env.reset(seed=int(seed))
@@ -192,23 +246,15 @@ def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool
         while True:
             state = agent.state.clone()
             seg = base.onboard_camera()[1] if image else None
-            take = [m for m in methods if m == "visual_backprop" or step % cfg.gradient_every == 0]
-            sa = step_attention(policy, state, obs, seg, dt=agent.dt_s, methods=take, target=cfg.attributed)
+            sa = measure_step(cfg, got, policy, agent.dt_s, methods, step, obs, state, seg, base.rngs.diagnostics)
             log.add(sa)
-            if step % cfg.sample_every == 0:
-                got.samples.append((obs, state))
-                for m in got.ssim:
-                    got.ssim[m].append(stability_at(policy, state, obs, dt=agent.dt_s, method=m, target=cfg.attributed,
-                                                    rng=base.rngs.diagnostics, noise_std=cfg.noise_std))
             if index == 0 and image:
                 rgb = obs["rgb"] if isinstance(obs, dict) else obs
-                if len(take) == len(methods):
+                if len(sa.maps) == len(methods):
                     got.first.append({"step": step, "rgb": rgb, "seg": seg, "maps": dict(sa.maps)})
                 last_map = sa.maps.get(video_method, last_map)
                 if cfg.video:
-                    onboard = np.concatenate([rgb, np.full((rgb.shape[0], 2, 3), 255, np.uint8),
-                                              overlay(rgb, last_map)], axis=1)
-                    got.video.append(side_by_side(env.render(), onboard))
+                    got.video.append(side_by_side(env.render(), onboard_frame(rgb, last_map)))
             action = agent.act(obs, episode_start=np.array([step == 0]))
             obs, _, terminated, truncated, info = env.step(action)
             step += 1
@@ -220,7 +266,7 @@ def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool
     return got
 
 
-def _summaries(report, cfg, got: _Collected, methods, image, flags, rng, policy) -> None:
+def add_summaries(report, cfg, got: Collected, methods, image, flags, rng, policy) -> None:
     if image:
         att = scenario_attention(got.episodes, methods, rng)
         report["summary"] = {m: {"failed_sanity": flags[m], "attention": att.get(m)} for m in methods}
@@ -235,14 +281,24 @@ def _summaries(report, cfg, got: _Collected, methods, image, flags, rng, policy)
         report["features"] = {m: {"failed_sanity": flags[m], "share": s} for m, s in feats.items()}
 
 
-def _write_pictures(out: Path, cfg, report, got: _Collected, methods, image, flags, env_fps: int) -> list[str]:
+def evenly(n: int, k: int) -> list[int]:
+    """At most ``k`` distinct indices evenly spaced over ``range(n)``, first and last included."""
+    return np.unique(np.linspace(0, n - 1, min(k, n)).round().astype(int)).tolist() if n else []
+
+
+def write_pictures(out: Path, cfg, report, got: Collected, methods, image, flags, env_fps: int,
+                    draw_gallery: Callable[[Path], Any] | None = None) -> list[str]:
+    """The report's pictures; ``draw_gallery(path)`` replaces the single-agent gallery (multi-agent reports)."""
     from ..evaluation.video import write_video
     from . import plots
 
     files = ["metrics.json"]
     if image:
-        idx = np.unique(np.linspace(0, len(got.first) - 1, min(GALLERY_FRAMES, len(got.first))).round().astype(int))
-        plots.gallery(out / "gallery.png", [got.first[i] for i in idx], methods, flags)
+        if draw_gallery is not None:
+            draw_gallery(out / "gallery.png")
+        else:
+            plots.gallery(out / "gallery.png", [got.first[i] for i in evenly(len(got.first), GALLERY_FRAMES)],
+                          methods, flags)
         plots.attention_bars(out / "attention.png", {m: report["summary"][m]["attention"] for m in methods}, flags)
         plots.stability_curve(out / "stability.png", cfg.noise_std, report["stability"]["methods"], flags)
         files += ["gallery.png", "attention.png", "stability.png"]

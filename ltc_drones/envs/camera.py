@@ -15,10 +15,12 @@ import pybullet as pb
 
 from ..sim.state import RigidBodyState
 
-# Segmentation classes of the onboard mask.
+# Segmentation classes of the onboard mask (5 is ``scenery.SEG_SCENERY``).
 SEG_OTHER, SEG_TARGET, SEG_DISTRACTOR, SEG_GROUND, SEG_SKY = 0, 1, 2, 3, 4
+SEG_DRONE = 6
+"""Other drones in a multi-agent onboard view (single-agent envs have no other drone; their drone stays 0)."""
 SEG_CLASSES = {"other": SEG_OTHER, "target": SEG_TARGET, "distractor": SEG_DISTRACTOR, "ground": SEG_GROUND,
-               "sky": SEG_SKY}
+               "sky": SEG_SKY, "drone": SEG_DRONE}
 
 
 class SegmentationClasses:
@@ -28,11 +30,15 @@ class SegmentationClasses:
         ground_id: the ground's body id.
         target_ids: bodies of class target.
         extra: body id -> class for the other bodies that have one (distractors, scenery); every other
-            body (the drones) is class ``SEG_OTHER``.
+            body is class ``SEG_OTHER``.
+        drone_ids: bodies of class ``SEG_DRONE`` (multi-agent envs: every drone; a drone's camera sits in
+            front of its own body, so it never sees itself). Single-agent envs give none.
     """
 
-    def __init__(self, ground_id: int, target_ids: list[int], extra: dict[int, int]) -> None:
+    def __init__(self, ground_id: int, target_ids: list[int], extra: dict[int, int],
+                 drone_ids: tuple[int, ...] | list[int] = ()) -> None:
         classes = {ground_id: SEG_GROUND, -1: SEG_SKY}
+        classes.update({b: SEG_DRONE for b in drone_ids})
         classes.update({b: SEG_TARGET for b in target_ids})
         classes.update(extra)
         self._lut = np.full(max(classes) + 2, SEG_OTHER, dtype=np.uint8)  # body id + 1 -> class

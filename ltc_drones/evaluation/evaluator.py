@@ -296,7 +296,8 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
         raise EvaluationError(f"workers must be >= 1, got {workers}")
     request = make_request(controller, task, scenarios, episodes, seed, obs, act, num_drones)
     if diagnostics is not None and request.multi_agent:
-        raise EvaluationError(f"diagnostics run on single-agent tasks only, not on {task}; leave them out")
+        raise EvaluationError(f"diagnostics run on single-agent tasks only, not on {task}; leave them out and "
+                              f"diagnose the team per agent with: ltc-drones diagnose --task {task} --agent AGENT")
     out_path = Path(out) if out is not None else None
     done = _prepare_folder(out_path, request, diagnostics) if out_path is not None else {}
     diagnosed = DiagnosedRun(diagnostics, request, out_path) if diagnostics is not None else None

@@ -119,7 +119,8 @@ class MultiDroneEnv(ParallelEnv):
         self.scene = Scene(self.sim.world, s)
         self.target_ids: list[int] = []
         self._build_task()
-        self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes)
+        self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes,
+                                            drone_ids=self.sim.world.drone_ids)
         self._drone_index = {b: i for i, b in enumerate(self.sim.world.drone_ids)}
         self._reset_done = False
 
@@ -375,9 +376,9 @@ class MultiDroneEnv(ParallelEnv):
     def onboard_camera(self, i: int, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Agent ``i``'s onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
 
-        Classes as in the single-agent envs; the other drones are class 0 (other), the leader or
-        the targets class 1. With ``postprocess`` the scenario's image shifts are applied, with pixel
-        noise from the ``diagnostics`` stream.
+        Classes as in the single-agent envs, plus the other drones: class 6 (``camera.SEG_DRONE``);
+        the leader or the targets are class 1 (target). With ``postprocess`` the scenario's image
+        shifts are applied, with pixel noise from the ``diagnostics`` stream.
         """
         rgb, seg = self._render_onboard(i)
         if postprocess:
