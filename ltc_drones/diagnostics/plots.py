@@ -102,13 +102,13 @@ def gallery(path: Path, frames: Sequence[dict[str, Any]], methods: Sequence[str]
     return _frame_grid(path, columns, rows, "Saliency over the first episode")
 
 
-def team_gallery(path: Path, steps: Sequence[int], frames: dict[str, dict[int, dict[str, Any]]], method: str,
-                 flags: dict[str, bool]) -> Path:
-    """Multi-agent: one column per step, two rows per agent (``frames[agent][step]``): its onboard image with the
-    leader / targets (cyan) and the other drones (green) outlined, then ``method``'s saliency overlaid."""
-    columns = [{"title": f"step {k}", **{a: f.get(k) for a, f in frames.items()}} for k in steps]
+def team_gallery(path: Path, keys: Sequence[tuple[int, int]], frames: dict[str, dict[tuple[int, int], dict[str, Any]]],
+                 method: str, flags: dict[str, bool]) -> Path:
+    """Multi-agent: one column per ``(episode, step)`` key, two rows per agent (``frames[agent][key]``): its onboard
+    image with the leader / targets (cyan) and the other drones (green) outlined, then ``method``'s saliency."""
+    columns = [{"title": f"episode {e}, step {k}", **{a: f.get((e, k)) for a, f in frames.items()}} for e, k in keys]
     rows = [row for a in frames for row in ((f"{a} onboard", a, None), (f"{a} {label(method, flags)}", a, method))]
-    title = "Each agent's onboard view, first episode (leader / targets outlined cyan, other drones green)"
+    title = "Each agent's onboard view (leader / targets outlined cyan, other drones green)"
     return _frame_grid(path, columns, rows, title)
 
 

@@ -41,8 +41,8 @@ from .report import (
 from .summary import EpisodeLog, contrast_key, pool_agents, scenario_attention, scenario_contrast
 
 TEAM_GALLERY_FRAMES = 6
-"""Columns of the team gallery: steps of the first episode, evenly spaced over the steps where some diagnosed
-agent sees another drone (over all steps when there are fewer such steps than columns)."""
+"""Columns of the team gallery: steps where some diagnosed agent sees another drone (any episode, evenly spaced),
+then steps of the first episode (evenly spaced) to fill the row."""
 CONTRAST = ("target", "drone")
 """Regions compared frame by frame: the leader (target) against the other drones."""
 CONTRAST_KEY = contrast_key(*CONTRAST)
@@ -96,11 +96,12 @@ def diagnose_team(cfg: DiagnoseConfig, request, agent, out: str | Path, progress
     def draw(path: Path) -> None:
         from .plots import team_gallery
 
-        steps = sorted({k for frames in gallery.values() for k in frames})
-        crowded = [k for k in steps if any(k in f and np.any(f[k]["seg"] == SEG_DRONE) for f in gallery.values())]
-        if len(crowded) >= TEAM_GALLERY_FRAMES:  # show the frames that bear on the question when there are enough
-            steps = crowded
-        team_gallery(path, [steps[i] for i in evenly(len(steps), TEAM_GALLERY_FRAMES)], gallery, primary, flags)
+        keys = sorted({k for frames in gallery.values() for k in frames})
+        crowded = [k for k in keys if _crowded(gallery, k)]
+        first = [k for k in keys if k[0] == 0 and k not in crowded]
+        show = [crowded[i] for i in evenly(len(crowded), TEAM_GALLERY_FRAMES)]
+        show += [first[i] for i in evenly(len(first), TEAM_GALLERY_FRAMES - len(show))]
+        team_gallery(path, sorted(show), gallery, primary, flags)
 
     report["files"] = write_pictures(out, cfg, report, got, methods, True, flags, round(1 / agent.dt_s), draw)
     if len(drones) > 1:
@@ -120,22 +121,32 @@ def agent_observation(batch, i: int):
     return {k: v[i] for k, v in batch.items()} if isinstance(batch, dict) else batch[i]
 
 
+Frames = dict[str, dict[tuple[int, int], dict[str, Any]]]
+"""Gallery frames: agent -> (episode, step) -> ``{"rgb", "seg", "maps": {primary method: map}}``."""
+
+
+def _crowded(frames: Frames, key: tuple[int, int]) -> bool:
+    return any(key in f and np.any(f[key]["seg"] == SEG_DRONE) for f in frames.values())
+
+
 class _TeamProbe:
-    """One episode's per-step measurements, called by ``run_team_episode`` before every action."""
+    """One episode's per-step measurements, called by ``run_team_episode`` before every action. Keeps gallery
+    frames of the first episode, and of every step of any episode where some diagnosed agent sees another drone."""
 
     def __init__(self, cfg: DiagnoseConfig, env, agent, got: Collected, methods: list[str], drones: list[str],
-                 gallery: dict[str, dict[int, dict[str, Any]]] | None) -> None:
+                 gallery: Frames, episode: int) -> None:
         self.cfg, self.env, self.agent, self.got, self.methods = cfg, env, agent, got, methods
         self.index_of = {a: list(env.possible_agents).index(a) for a in drones}
         self.primary = "visual_backprop" if "visual_backprop" in methods else methods[0]
         self.logs = {a: EpisodeLog(contrasts=(CONTRAST,)) for a in drones}
-        self.gallery, self.video_agent = gallery, drones[0]
+        self.gallery, self.episode, self.video_agent = gallery, episode, drones[0]
         self.step, self.last_map = 0, None
 
     def before_act(self, batch, live: np.ndarray) -> None:
         from ..evaluation.video import side_by_side
 
         env, agent = self.env, self.agent
+        frames = {}
         for a, i in self.index_of.items():
             if not live[i]:
                 continue
@@ -144,29 +155,30 @@ class _TeamProbe:
             sa = measure_step(self.cfg, self.got, agent.policy, agent.dt_s, self.methods, self.step, obs,
                               agent.state[i:i + 1].clone(), seg, env.rngs.diagnostics)
             self.logs[a].add(sa)
-            if self.gallery is None:
-                continue
             rgb = obs["rgb"] if isinstance(obs, dict) else obs
             if self.primary in sa.maps:
-                self.gallery[a][self.step] = {"rgb": rgb, "seg": seg, "maps": {self.primary: sa.maps[self.primary]}}
-            if self.cfg.video and a == self.video_agent:
+                frames[a] = {"rgb": rgb, "seg": seg, "maps": {self.primary: sa.maps[self.primary]}}
+            if self.cfg.video and self.episode == 0 and a == self.video_agent:
                 self.last_map = sa.maps.get(self.primary, self.last_map)
                 self.got.video.append(side_by_side(env.render(), onboard_frame(rgb, self.last_map)))
+        key = (self.episode, self.step)
+        if self.episode == 0 or any(np.any(f["seg"] == SEG_DRONE) for f in frames.values()):
+            for a, f in frames.items():
+                self.gallery[a][key] = f
         self.step += 1
 
 
 def _fly_team(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], drones: list[str],
-              progress: bool) -> tuple[Collected, dict[str, dict[int, dict[str, Any]]]]:
-    """Fly the episodes; returns what the report needs and the first episode's frames (agent -> step -> frame:
-    ``{"rgb", "seg", "maps": {primary method: map}}``) for the gallery."""
+              progress: bool) -> tuple[Collected, Frames]:
+    """Fly the episodes; returns what the report needs and the gallery's frames (see :class:`_TeamProbe`)."""
     from tqdm import tqdm
 
     from ..envs.multi.rollout import run_team_episode
 
     got = Collected(ssim={m: [] for m in methods})
-    gallery: dict[str, dict[int, dict[str, Any]]] = {a: {} for a in drones}
+    gallery: Frames = {a: {} for a in drones}
     for episode, seed in enumerate(tqdm(seeds, desc="diagnose", unit="episode", disable=not progress)):
-        probe = _TeamProbe(cfg, env, agent, got, methods, drones, gallery if episode == 0 else None)
+        probe = _TeamProbe(cfg, env, agent, got, methods, drones, gallery, episode)
         record = run_team_episode(env, agent, int(seed), before_act=probe.before_act)
         per_agent = {a: {"success": bool(record.agent_success[i]), "crashed": bool(record.agent_crashed[i]),
                          "collided": bool(record.agent_collided[i]), "steps": int(record.agent_steps[i]),
