@@ -22,6 +22,12 @@
   :func:`~.interventions.intervention_suite`; summaries give response and success rates with 95 % Wilson
   intervals and response times (:func:`~.interventions.summarize_interventions`).
 
+* **Multi-agent tasks** (a shared agent flying a team): the sanity frames are every flying agent's observations
+  with its own recurrent state; the probe (:class:`TeamAttentionProbe`) takes each flying agent's saliency on its
+  own view at every step. Records hold the agents pooled (``attention``: per region the mean over agents, plus
+  ``target_over_drone``: how often the leader's ratio exceeds the other drones' on frames with both in view) and
+  each agent's (``agent_attention``); summaries and tables add the ``drone`` region and that contrast.
+
 Experts, scripted controllers and ``kin`` agents have no image saliency: their checks say so and only the
 interventions are flown.
 """
@@ -30,7 +36,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -38,7 +44,8 @@ from .attention import step_attention
 from .interventions import KINDS, intervention_suite, summarize_interventions
 from .saliency import METHODS, Target, check_method
 from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
-from .summary import INTERVAL, EpisodeLog, scenario_attention
+from .summary import INTERVAL, EpisodeLog, pool_agents, scenario_attention, scenario_contrast
+from .team import CONTRAST, CONTRAST_KEY, agent_observation
 
 INTERVENTION_TASKS = ("fly-to-target", "follow-target")
 """Tasks with one target to move or hide (see :func:`~.interventions.run_intervention`)."""
@@ -60,6 +67,33 @@ def _round(v: Any) -> Any:
     if isinstance(v, list | tuple):
         return [_round(x) for x in v]
     return v
+
+
+class TeamAttentionProbe:
+    """Multi-agent tasks: each flying agent's saliency on its own onboard view, through its own recurrent state,
+    before every action of the shared policy; records pooled attention (``attention``, as single-agent records,
+    plus the leader-against-drones contrast) and each agent's (``agent_attention``)."""
+
+    def __init__(self, env, agent, methods: tuple[str, ...], target: Target, gradient_every: int) -> None:
+        self.env, self.agent, self.methods = env, agent, methods
+        self.target, self.every = target, gradient_every
+        self.logs = {a: EpisodeLog(contrasts=(CONTRAST,)) for a in env.possible_agents}
+        self.step = 0
+
+    def before_act(self, obs: Any) -> None:
+        take = [m for m in self.methods if m == "visual_backprop" or self.step % self.every == 0]
+        for i, name in enumerate(self.env.possible_agents):
+            if name not in self.env.agents:
+                continue  # done: its row of the batch is a stale observation
+            seg = self.env.onboard_camera(i, postprocess=False)[1]
+            self.logs[name].add(step_attention(self.agent.policy, self.agent.state[i:i + 1].clone(),
+                                               agent_observation(obs, i), seg, dt=self.agent.dt_s, methods=take,
+                                               target=self.target))
+        self.step += 1
+
+    def record(self) -> dict[str, Any]:
+        per = {a: log.attention() for a, log in self.logs.items()}
+        return {"attention": pool_agents(list(per.values()), (CONTRAST,)), "agent_attention": per}
 
 
 class AttentionProbe:
@@ -105,6 +139,8 @@ class ClosedLoopDiagnostics:
     """Where interventions are flown: first (the evaluation's first scenario) or all."""
     intervention_kinds: tuple[str, ...] = ("jump", "swap", "hide")
     """Intervention kinds (none, jump, swap, hide)."""
+    multi_agent: ClassVar[bool] = True
+    """It also measures shared agents on multi-agent tasks (the evaluator refuses providers that do not)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "methods", tuple(self.methods))
@@ -142,9 +178,7 @@ class ClosedLoopDiagnostics:
         none: dict[str, Any] = {"methods": [], "failed_sanity": {}, "sanity": {}}
         if request.controller.kind != "agent":
             return {**none, "note": f"{request.controller.label} has no policy: no saliency (interventions only)"}
-        from ..envs import make_env
-
-        env = make_env(request.task, obs=request.obs, act=request.act, scenario="nominal")
+        env = _make_env(request, "nominal")
         try:
             agent = request.controller.build(env)
             if agent.policy.rgb_encoder is None:
@@ -162,20 +196,29 @@ class ClosedLoopDiagnostics:
                         "methods that fail are not measured, VisualBackProp is measured and flagged"}
 
     def _frames(self, env, agent, seed: int) -> list[tuple[Any, Any]]:
+        from ..envs.multi.rollout import run_team_episode
         from ..envs.rollout import run_episode
         from ..seeding import test_seeds
 
         frames = []
+
+        def team(batch, live: np.ndarray) -> None:  # every flying agent's observation with its own state
+            frames.extend((agent_observation(batch, i), agent.state[i:i + 1].clone()) for i in np.flatnonzero(live))
+
         for s in test_seeds(seed, self.sanity_episodes):  # every observation with the state it meets
-            run_episode(env, agent, s, before_act=lambda obs: frames.append((obs, agent.state.clone())))
+            if request_is_team(env):
+                run_team_episode(env, agent, s, before_act=team)
+            else:
+                run_episode(env, agent, s, before_act=lambda obs: frames.append((obs, agent.state.clone())))
         pick = np.unique(np.linspace(0, len(frames) - 1, min(self.sanity_frames, len(frames))).round().astype(int))
         return [frames[i] for i in pick]
 
     # ---- per episode and scenario ---------------------------------------------------------------------------
-    def probe(self, env, controller, checks: dict[str, Any]) -> AttentionProbe | None:
+    def probe(self, env, controller, checks: dict[str, Any]) -> AttentionProbe | TeamAttentionProbe | None:
         if not checks["methods"]:
             return None
-        return AttentionProbe(env, controller, tuple(checks["methods"]), self.attributed, self.gradient_every)
+        kind = TeamAttentionProbe if request_is_team(env) else AttentionProbe
+        return kind(env, controller, tuple(checks["methods"]), self.attributed, self.gradient_every)
 
     def summarize(self, request, scenario: str, records: list[dict[str, Any]],
                   checks: dict[str, Any]) -> dict[str, Any]:
@@ -183,8 +226,12 @@ class ClosedLoopDiagnostics:
             return {}
         rng = _rng(request.seed, _BOOTSTRAP_KEY, zlib.crc32(scenario.encode()))
         att = scenario_attention(records, checks["methods"], rng)
-        return {"attention": {m: {"failed_sanity": checks["failed_sanity"][m], "interval": INTERVAL,
-                                  "regions": att[m]} for m in checks["methods"] if m in att}}
+        out = {"attention": {m: {"failed_sanity": checks["failed_sanity"][m], "interval": INTERVAL,
+                                 "regions": att[m]} for m in checks["methods"] if m in att}}
+        if request.multi_agent:  # how often the leader outranks the other drones (frames with both in view)
+            for m, block in out["attention"].items():
+                block[CONTRAST_KEY] = scenario_contrast(records, m, CONTRAST_KEY, rng)
+        return out
 
     # ---- interventions --------------------------------------------------------------------------------------
     def interventions(self, request) -> list[tuple[str, str]]:
@@ -215,6 +262,9 @@ class ClosedLoopDiagnostics:
                 cols[f"att_{region}_{m}"] = s["mean"]
                 if region == "target":
                     cols[f"att_target_{m}_ci95_low"], cols[f"att_target_{m}_ci95_high"] = s["ci95"] or (None, None)
+            if CONTRAST_KEY in block:  # multi-agent: the other drones, and how often the leader outranks them
+                cols[f"att_drone_{m}"] = block["regions"]["drone"]["mean"]
+                cols[f"att_{CONTRAST_KEY}_{m}"] = block[CONTRAST_KEY]["mean"]
             cols[f"failed_sanity_{m}"] = block["failed_sanity"]
         for kind, row in summary.get("interventions", {}).get("kinds", {}).items():
             if "response" in row:
@@ -233,15 +283,17 @@ class ClosedLoopDiagnostics:
                          f"{s['full_randomisation_spearman']:.2f} with every layer randomised; fails above "
                          f"{s['threshold']:.2f})")
         if checks["methods"]:
+            team = any(CONTRAST_KEY in b for s in summaries.values() for b in s.get("attention", {}).values())
+            regions = (*TABLE_REGIONS, "drone") if team else TABLE_REGIONS
             heads = [f"{m}{' (failed sanity)' if checks['failed_sanity'][m] else ''} {r}"
-                     for m in checks["methods"] for r in TABLE_REGIONS]
+                     for m in checks["methods"] for r in regions]
             lines += ["", "Attention ratio (saliency share in the region / its area share; 1 = no preference), mean "
                       "over episodes [95 % bootstrap over episodes]:", "",
                       "| scenario | " + " | ".join(heads) + " |", "|---" + "|---:" * len(heads) + "|"]
             for scenario, summary in summaries.items():
                 att = summary.get("attention", {})
                 cells = [_interval(att[m]["regions"][r]) if m in att else "–"
-                         for m in checks["methods"] for r in TABLE_REGIONS]
+                         for m in checks["methods"] for r in regions]
                 lines.append(f"| {scenario} | " + " | ".join(cells) + " |")
         rows = [(s, kind, row) for s, summary in summaries.items()
                 for kind, row in summary.get("interventions", {}).get("kinds", {}).items()]
@@ -256,6 +308,22 @@ class ClosedLoopDiagnostics:
                              f"{_rate(row.get('response'))} | {'–' if t is None else f'{t:.2f}'} | "
                              f"{_rate(row['success'])} |")
         return "\n".join(lines) + "\n"
+
+
+def request_is_team(env) -> bool:
+    """Whether ``env`` is a multi-agent env (a team flown by one shared policy)."""
+    return hasattr(env, "possible_agents")
+
+
+def _make_env(request, scenario: str):
+    if request.multi_agent:
+        from ..envs.multi import make_multi_env
+
+        return make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
+                              scenario=scenario)
+    from ..envs import make_env
+
+    return make_env(request.task, obs=request.obs, act=request.act, scenario=scenario)
 
 
 def _interval(block: dict[str, Any]) -> str:

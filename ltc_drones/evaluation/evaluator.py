@@ -146,15 +146,30 @@ def evaluate_episode(request: EvalRequest, scenario: str, index: int,
     seed = request.seeds[index]
     record = {"scenario": scenario, "episode": index, "seed": seed, "controller": request.controller.label,
               "task": request.task}
+    probe = diagnostics[0].probe(env, controller, diagnostics[1]) if diagnostics is not None else None
     if request.multi_agent:
         from .team import fly_team_episode
 
-        metrics = fly_team_episode(env, controller, seed)
-        return {**record, "num_drones": request.num_drones, **{k: _round(v) for k, v in metrics.items()}}
-    probe = diagnostics[0].probe(env, controller, diagnostics[1]) if diagnostics is not None else None
+        metrics = fly_team_episode(env, controller if probe is None else _Probed(controller, probe), seed)
+        record.update({"num_drones": request.num_drones, **{k: _round(v) for k, v in metrics.items()}})
+        return record if probe is None else {**record, **probe.record()}
     metrics = fly_episode(env, controller, seed, request.task, probe)
     record.update({k: _round(v) for k, v in metrics.items()})
     return record if probe is None else {**record, **probe.record()}
+
+
+class _Probed:
+    """A team controller whose probe sees every observation batch before the controller acts on it."""
+
+    def __init__(self, controller, probe: EpisodeProbe) -> None:
+        self.controller, self.probe = controller, probe
+
+    def reset(self, num_envs: int = 1) -> None:
+        self.controller.reset(num_envs)
+
+    def act(self, obs, episode_start=None):
+        self.probe.before_act(obs)
+        return self.controller.act(obs, episode_start)
 
 
 def _round(v: Any) -> Any:
@@ -284,7 +299,7 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
         progress: show a progress bar.
         diagnostics: a diagnostics provider (e.g. ``ltc_drones.diagnostics.ClosedLoopDiagnostics()``): its
             checks run first, its probe watches every episode, its intervention units fly beside the
-            episodes (see :mod:`.probes`). Single-agent tasks only.
+            episodes (see :mod:`.probes`). Multi-agent tasks need a provider with ``multi_agent = True``.
         num_drones: drones of a multi-agent task (default: the agent's trained team size, else 4).
 
     Raises:
@@ -295,9 +310,10 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
     if workers < 1:
         raise EvaluationError(f"workers must be >= 1, got {workers}")
     request = make_request(controller, task, scenarios, episodes, seed, obs, act, num_drones)
-    if diagnostics is not None and request.multi_agent:
-        raise EvaluationError(f"diagnostics run on single-agent tasks only, not on {task}; leave them out and "
-                              f"diagnose the team per agent with: ltc-drones diagnose --task {task} --agent AGENT")
+    if diagnostics is not None and request.multi_agent and not getattr(diagnostics, "multi_agent", False):
+        raise EvaluationError(f"{type(diagnostics).__name__} runs on single-agent tasks only, not on {task}; use "
+                              "ltc_drones.diagnostics.ClosedLoopDiagnostics, or leave diagnostics out and diagnose "
+                              f"the team per agent with: ltc-drones diagnose --task {task} --agent AGENT")
     out_path = Path(out) if out is not None else None
     done = _prepare_folder(out_path, request, diagnostics) if out_path is not None else {}
     diagnosed = DiagnosedRun(diagnostics, request, out_path) if diagnostics is not None else None

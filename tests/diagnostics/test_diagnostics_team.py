@@ -159,3 +159,32 @@ def test_diagnose_refuses_team_options_on_a_single_agent_task(capsys, tmp_path):
     code, _, err = run_cli(capsys, "diagnose", "--agent", "agents/fly-to-target__ltc-ncp__rgb", "--num-drones", "2",
                            "--out", tmp_path / "diag")
     assert code == 2 and "apply to the multi-agent tasks" in " ".join(err.split())
+
+
+def test_the_evaluator_measures_each_agent_of_a_team_without_changing_the_flight(team_agents, tmp_path):
+    from ltc_drones.diagnostics import ClosedLoopDiagnostics
+    from ltc_drones.evaluation import evaluate
+
+    scenario = tmp_path / "short.yaml"
+    scenario.write_text("episode_len_s: 2.0\n")
+    provider = ClosedLoopDiagnostics(methods=("visual_backprop",), sanity_episodes=1, sanity_frames=4,
+                                     sanity_draws=1, intervention_episodes=0)
+    plain = evaluate(team_agents["rgb"], "multi-follow", [str(scenario)], 2, progress=False)
+    probed = evaluate(team_agents["rgb"], "multi-follow", [str(scenario)], 2, progress=False, diagnostics=provider,
+                      out=tmp_path / "eval")
+    for a, b in zip(plain.records, probed.records, strict=True):
+        assert {k: v for k, v in b.items() if k not in ("attention", "agent_attention")} == a  # same flight
+        assert set(b["agent_attention"]) == {"drone_0", "drone_1"}
+        for name, att in b["agent_attention"].items():
+            vbp = att["visual_backprop"]
+            assert vbp["frames"] == b["agent_steps"][int(name[-1])] and vbp["target"]["frames_in_view"] > 0
+            assert (vbp["drone"]["mean"] is None) == (vbp["drone"]["frames_in_view"] == 0)
+        pooled = b["attention"]["visual_backprop"]
+        means = [att["visual_backprop"]["target"]["mean"] for att in b["agent_attention"].values()]
+        assert pooled["target"]["mean"] == pytest.approx(np.mean(means), abs=1e-4) and CONTRAST_KEY in pooled
+    (summary,) = probed.summaries.values()
+    block = summary["attention"]["visual_backprop"]
+    assert block["regions"]["target"]["mean"] > 0 and CONTRAST_KEY in block
+    assert "att_drone_visual_backprop" in probed.diagnostics["columns"][str(scenario)]
+    assert "visual_backprop drone" in probed.diagnostics["table"]
+    assert probed.diagnostics["checks"]["sanity"]["visual_backprop"]["frames"] == 4
