@@ -8,7 +8,7 @@ from typing import Literal
 
 from ..diagnostics.closed_loop import ClosedLoopDiagnostics
 from . import checks
-from .command import Command, UsageError, usage_checks
+from .command import Command, usage_checks
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,6 @@ def run(o: EvaluateOptions) -> int:
             task = spec["task"] if spec else "fly-to-target"
         request = make_request(o.agent, task, scenarios, o.episodes, o.seed, o.obs,
                                num_drones=o.num_drones)  # refuses before flying
-        if diagnostics is not None and request.multi_agent:
-            raise UsageError(f"--diagnostics runs on single-agent tasks only, not on {task}")
     name = Path(o.agent.rstrip("/")).name.removesuffix(".pt").replace(":", "-")
     team = f"__n{request.num_drones}" if request.multi_agent else ""
     out = o.out or Path("runs") / "eval" / f"{name}__{task}{team}__seed{o.seed}"

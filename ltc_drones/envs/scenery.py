@@ -34,7 +34,7 @@ from . import meshes
 from .scenario import OCCLUDER_GAP_M, Scenario
 
 SEG_SCENERY = 5
-"""Segmentation class of scenery and occluder pixels (``camera.SEG_CLASSES`` numbers 0-4)."""
+"""Segmentation class of scenery and occluder pixels (``camera.SEG_CLASSES`` numbers 0-4 and 6)."""
 CORRIDOR_CLEARANCE_M = 1.5
 FOLLOW_TURN_BACK = 0.6
 FOLLOW_MARGIN_M = 2.8
