@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,21 +31,33 @@ class TrainOptions:
     ppo: Annotated[PPOConfig, tyro.conf.arg(name="")] = field(default_factory=PPOConfig)
     resume: Annotated[Path | None, tyro.conf.arg(metavar="RUN")] = None
     """Continue the stopped run in this folder from its last.pt, with the run's own config.json (give no
-    other option with it)."""
+    other option with it, except --dagger-rounds N: extend a DAgger run, even a finished one, to N rounds)."""
 
 
 def run(options: TrainOptions) -> int:
     from ..envs import load_scenario
     from ..training import resume_run, start_run
+    from ..training.runner import run_config
 
     if options.resume is not None:
-        if options.train != TrainConfig() or options.ppo != PPOConfig():
+        default_rounds = TrainConfig().dagger_rounds
+        rounds = options.train.dagger_rounds
+        if dataclasses.replace(options.train, dagger_rounds=default_rounds) != TrainConfig() \
+                or options.ppo != PPOConfig():
             raise UsageError("--resume continues a run with the options in its config.json; give no other option "
-                             "(or --config) with it")
+                             "(or --config) with it, except --dagger-rounds N to extend a DAgger run to N rounds")
         folder = checks.existing("--resume", options.resume, "folder")
         checks.existing("--resume", folder / "config.json", "file")
         checks.writable_folder("--resume", folder)
-        summary = _ppo().resume_ppo_run(folder) if _is_ppo_run(folder) else resume_run(folder)
+        if _is_ppo_run(folder):
+            if rounds != default_rounds:
+                raise UsageError(f"--dagger-rounds extends a DAgger run; {folder} is a PPO run")
+            summary = _ppo().resume_ppo_run(folder)
+        else:
+            extend = None if rounds == default_rounds else rounds
+            with usage_checks():
+                run_config(folder, extend)  # refuses an impossible extension before anything runs
+            summary = resume_run(folder, dagger_rounds=extend)
     elif options.train.algo == "ppo":
         cfg, ppo = options.train, options.ppo
         runner = _ppo()

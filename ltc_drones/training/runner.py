@@ -2,11 +2,13 @@
 
 The run folder ``runs/<task>__<arch>__<algo>__<seed>__<time>/`` (``<task>-n<num_drones>`` for a
 multi-agent task) holds ``config.json`` (resolved), ``metrics.jsonl``, TensorBoard events in ``tb/``,
-``best.pt`` and ``last.pt`` (atomic), and the DAgger data in ``dagger/round_XX/``. ``last.pt`` is written at every validation and at every change
-of phase (behaviour cloning, DAgger collection, fine-tuning, final evaluation), with the optimiser,
+``best.pt`` and ``last.pt`` (atomic), and the DAgger data in ``dagger/round_XX/``. ``last.pt`` is
+written at every validation and at every change of phase (behaviour cloning, DAgger collection,
+fine-tuning, final evaluation), with the optimiser,
 the step counters, the number of metric rows and every random generator. ``resume_run(folder)``
 continues from it, from any interruption (even inside a DAgger round: the round's finished episodes
 are kept), and ends exactly where an uninterrupted run would: same weights, same metrics.
+``resume_run(folder, dagger_rounds=N)`` extends a DAgger run, even a finished one, to ``N`` rounds.
 
 A run that fails before its first checkpoint leaves no folder behind; one that fails later keeps
 its folder, to be resumed.
@@ -21,6 +23,7 @@ scores team success (see :mod:`ltc_drones.training.multi_agent`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import shutil
@@ -342,18 +345,52 @@ def _remove_unfinished(folder: Path, created: bool, before: set[Path]) -> None:
             path.unlink(missing_ok=True)
 
 
-def resume_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None) -> dict[str, Any]:
-    """Continue the run in ``folder`` from its ``last.pt`` (from the start if it has none yet)."""
+def run_config(folder: str | Path, dagger_rounds: int | None = None) -> TrainConfig:
+    """The config of the run in ``folder``, extended to ``dagger_rounds`` DAgger rounds if given.
+
+    Raises:
+        FileNotFoundError: ``folder`` holds no ``config.json``.
+        ValueError: ``dagger_rounds`` for a run that is not DAgger, or fewer rounds than the run has.
+    """
     folder = Path(folder)
     if not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} holds no config.json: not a run folder")
     cfg = TrainConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    if dagger_rounds is not None:
+        if cfg.algo != "dagger":
+            raise ValueError(f"--dagger-rounds extends a DAgger run; {folder} is a {cfg.algo} run")
+        if dagger_rounds < cfg.dagger_rounds:
+            raise ValueError(f"--dagger-rounds {dagger_rounds} is fewer than the run's {cfg.dagger_rounds} rounds; "
+                             "a run can only be extended")
+        cfg = dataclasses.replace(cfg, dagger_rounds=dagger_rounds)
+    return cfg
+
+
+def resume_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None,
+               dagger_rounds: int | None = None) -> dict[str, Any]:
+    """Continue the run in ``folder`` from its ``last.pt`` (from the start if it has none yet).
+
+    Args:
+        dagger_rounds: extend a DAgger run to this many rounds (at least its own), even a finished one:
+            the next round starts from the last weights, with the expert's share halving as before, and
+            ``config.json`` records the new count. A finished run's closing evaluation stays in its log.
+
+    Raises:
+        FileNotFoundError, ValueError: see :func:`run_config`.
+    """
+    folder = Path(folder)
+    cfg = run_config(folder, dagger_rounds)
     trainer = Trainer(cfg, folder, progress)
     try:
         if (folder / "last.pt").is_file():
             trainer.restore(folder / "last.pt")
+            st = trainer.state
+            if cfg.algo == "dagger" and st["phase"] in ("final", "done") and st["round"] < cfg.dagger_rounds:
+                st["phase"], st["phase_step"] = "collect", 0
         else:  # killed before its first checkpoint: start again from nothing
             trainer.reopen_log(0, purge_step=0)
+        if dagger_rounds is not None:
+            write_json_atomic(folder / "config.json", cfg.to_dict())
         return trainer.run(stop_at_step)
     finally:
         trainer.close()

@@ -73,7 +73,7 @@ def test_every_option_has_help_text_and_shows_its_default(cli, name):
 def test_every_train_config_field_is_an_option_with_its_docstring(cli):
     text = cli("train", "--help").out
     # A docstring's lines are joined into one paragraph (tyro alone keeps the breaks of indented lines).
-    assert "own config.json (give no other option with it)" in text
+    assert "own config.json (give no other option with it, except --dagger-rounds N" in text
     blocks = option_blocks(text)
     docs = attribute_docstrings(TrainConfig)
     defaults = TrainConfig()

@@ -59,6 +59,8 @@ def test_train_writes_the_options_into_the_run_and_resumes(cli, hover_demos, tmp
     resumed = cli("train", "--resume", folder)
     assert resumed.code == 0, resumed.err
     assert json.loads(resumed.out)["step"] == json.loads(r.out)["step"] == 2
+    extend = cli("train", "--resume", folder, "--dagger-rounds", "3")  # a BC run has no rounds to add
+    assert extend.code == 2 and "extends a DAgger run" in extend.text
 
 
 def test_a_failed_run_leaves_no_run_folder(cli, hover_demos, tmp_path):

@@ -1,5 +1,6 @@
 """Exact resumption from any interruption, clean failures, seeded default data, DAgger takeover."""
 
+import dataclasses
 import json
 import shutil
 
@@ -166,3 +167,27 @@ def test_resuming_a_run_killed_before_its_first_checkpoint_starts_clean(tiny, tm
     (killed / "metrics.jsonl").write_text(json.dumps({"step": 5, "losses/val": 9.0}) + "\n")
     assert resume_run(killed, progress=False)["step"] == full["step"]
     assert metrics(killed) == metrics(tmp_path / "full")
+
+
+def test_extending_a_finished_dagger_run_matches_a_run_with_more_rounds(tiny, tmp_path):
+    cfg = tiny(algo="dagger", iterations=4, eval_every=2, dagger_rounds=1, dagger_episodes=1,
+               dagger_beta=0.0, finetune_iterations=2, eval_episodes=1)
+    two = start_run(dataclasses.replace(cfg, dagger_rounds=2), progress=False, folder=tmp_path / "two")
+    start_run(cfg, progress=False, folder=tmp_path / "one")
+    with pytest.raises(ValueError, match="only be extended"):
+        resume_run(tmp_path / "one", progress=False, dagger_rounds=0)
+    extended = resume_run(tmp_path / "one", progress=False, dagger_rounds=2)
+
+    assert json.loads((tmp_path / "one" / "config.json").read_text())["dagger_rounds"] == 2
+    assert (tmp_path / "one" / "dagger" / "round_01").is_dir()
+    assert extended["step"] == two["step"]
+    # The finished run's closing evaluation stays in its log; beside it the weights are those of a 2-round run.
+    assert [r["round"] for r in extended["rounds"]] == [0, 1, 1, 2]
+    a, b = (read_checkpoint(tmp_path / run / "last.pt")["state_dict"] for run in ("one", "two"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_only_a_dagger_run_can_be_extended(tiny, tmp_path):
+    start_run(tiny(algo="bc", iterations=2, eval_every=2), progress=False, folder=tmp_path / "bc")
+    with pytest.raises(ValueError, match="extends a DAgger run"):
+        resume_run(tmp_path / "bc", progress=False, dagger_rounds=3)
