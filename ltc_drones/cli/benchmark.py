@@ -14,8 +14,9 @@ from .command import Command, usage_checks
 @dataclass(frozen=True)
 class BenchmarkOptions:
     """Run a benchmark grid (benchmarks/<name>.yaml): demonstrations, one training run per architecture and
-    seed (behaviour cloning + DAgger, or PPO with `train: {algo: ppo}`), and evaluation shards, as independent cells run by a local process pool or by Ray; then write
-    summary.csv, table.md and plots to results/<grid>/. Resumable cell by cell: run the same command again."""
+    seed (behaviour cloning + DAgger, or PPO with `train: {algo: ppo}`), and evaluation shards, as independent
+    cells run by a local process pool or by Ray; then write summary.csv, table.md and plots to
+    results/<grid>/. Resumable cell by cell: run the same command again."""
 
     grid: Path
     """Grid file, e.g. benchmarks/fly-to-target-rgb.yaml."""
