@@ -45,6 +45,10 @@ def main() -> None:
     parser.add_argument("--scenarios", default="", help="comma-separated shifted scenarios for the card")
     parser.add_argument("--shift-episodes", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--train-command", default=None,
+                        help="the command that trained the run (default: ltc-drones train --config "
+                             "configs/<task>-<obs>-<arch>.yaml)")
+    parser.add_argument("--note", default="", help="a sentence for the card, e.g. how this run was chosen")
     args = parser.parse_args()
     torch.set_num_threads(1)
     run = Path(args.run)
@@ -73,12 +77,19 @@ def main() -> None:
         "scenarios": {s: {k: v for k, v in summary.items() if k in keep} for s, summary in shifted.items()},
         "date": dt.date.today().isoformat(), "package_version": __version__,
         "machine": f"{platform.machine()}, 1 torch thread",
-        "command": "python scripts/ship_run_agent.py " + " ".join(sys.argv[1:]),
+        "command": "python scripts/ship_run_agent.py " + " ".join(_quoted(a) for a in sys.argv[1:]),
+        "train_command": args.train_command
+        or f"ltc-drones train --config configs/{task}-{config['obs']}-{config['arch']}.yaml",
+        "note": args.note,
     }
     write_json_atomic(folder / "eval.json", record)
     (folder / "README.md").write_text(card(record))
     t = record["test"]
     print(f"shipped {args.name}: {t['successes']}/{t['episodes']} nominal test successes; card in {folder}")
+
+
+def _quoted(arg: str) -> str:
+    return f"'{arg}'" if " " in arg else arg
 
 
 def _row(name: str, s: dict, multi: bool) -> str:
@@ -114,9 +125,11 @@ never used in training or model selection); shifted scenarios: the first of thos
 | date, package version, machine | {r['date']}, {r['package_version']}, {r['machine']} |
 |---|---|
 
-Produced by `ltc-drones train --config configs/{r['task']}-{r['obs']}-{r['arch']}.yaml` (the run's
-`config.json`), then `{r['command']}`. Load it with `ltc_drones.load_agent("agents/{r['agent']}")`; fly it
-with `ltc-drones rollout --agent agents/{r['agent']} --episodes 1 --video out.mp4`.
+{r.get('note', '')}
+
+Produced by `{r['train_command']}` (the run's `config.json`), then `{r['command']}`.
+Load it with `ltc_drones.load_agent("agents/{r['agent']}")`; fly it with
+`ltc-drones rollout --agent agents/{r['agent']} --episodes 1 --video out.mp4`.
 """
 
 

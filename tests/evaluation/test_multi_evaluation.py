@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -286,3 +287,17 @@ def test_a_tiny_team_grid_runs_end_to_end(tmp_path):
     rows = (tmp_path / "results" / "summary.csv").read_text().splitlines()
     assert rows[0].endswith("agent_success_rate,collision_rate") and len(rows) == 3
     assert "with 2 drones (success: every drone succeeded)" in (tmp_path / "results" / "table.md").read_text()
+
+
+def test_the_shipped_camera_only_team_agent_reproduces_its_model_card_episode(tmp_path):
+    """agents/multi-follow__ltc-ncp__rgb flies the first test episode of its card exactly as recorded there."""
+    card = json.loads((Path("agents") / "multi-follow__ltc-ncp__rgb" / "eval.json").read_text())
+    assert (card["task"], card["num_drones"], card["obs"], card["arch"]) == ("multi-follow", 2, "rgb", "ltc-ncp")
+    assert card["test"]["successes"] >= 0.8 * card["test"]["episodes"]  # the issue's bar, on the card's test
+    seed = card["test"]["seed_start"]
+    result = evaluate("agents/multi-follow__ltc-ncp__rgb", "multi-follow", ["nominal"], 1, seed=seed, workers=1,
+                      out=tmp_path / "eval")
+    (rec,) = result.records
+    assert rec["num_drones"] == 2 and rec["seed"] == seed
+    assert rec["success"] is True and rec["agent_success"] == [True, True]
+    assert rec["agent_tracked_fraction"] == [1.0, 1.0]
