@@ -155,20 +155,21 @@ def _eval_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
 def _diag_cell(grid: Grid, cell: Cell, p: dict[str, Path], provider) -> dict[str, Any]:
     """Every scenario of the grid with diagnostics; keeps per-episode attention ratios and intervention outcomes."""
     from .evaluator import evaluate
-    from .probes import ATTENTION_REGIONS, INTERVENTION_FIELDS
+    from .probes import INTERVENTION_FIELDS, attention_regions
 
     assert grid.diagnostics is not None
     agent = p["runs"] / f"{cell.arch}__seed{cell.seed}" / "best.pt"
     out = p["diag"] / f"{cell.arch}__seed{cell.seed}"
     result = evaluate(str(agent), grid.task, grid.scenarios, grid.diagnostics["episodes"], seed=grid.eval_seed,
-                      workers=1, out=out, progress=False, diagnostics=provider)
+                      workers=1, out=out, progress=False, diagnostics=provider, **grid.team)
     assert result.diagnostics is not None
     checks = result.diagnostics["checks"]
+    regions = attention_regions(grid.num_drones is not None)
     scenarios = {}
     for scenario in grid.scenarios:
         recs = [r for r in result.records if r["scenario"] == scenario]
         attention = {m: {region: [r["attention"][m][region]["mean"] if m in r.get("attention", {}) else None
-                                  for r in recs] for region in ATTENTION_REGIONS} for m in checks["methods"]}
+                                  for r in recs] for region in regions} for m in checks["methods"]}
         scenarios[scenario] = {"success": [int(r["success"]) for r in recs], "attention": attention}
     interventions: dict[str, dict[str, Any]] = {}
     for unit in result.diagnostics["units"]:
@@ -378,9 +379,6 @@ def _provider(grid: Grid, factory: Callable[..., Any] | None):
             raise ValueError(f"a diagnostics provider was given but grid {grid.name!r} has diagnostics off; set "
                              "`diagnostics: true` in the grid (or pass --diagnostics to ltc-drones benchmark)")
         return None
-    if grid.num_drones is not None:
-        raise ValueError(f"grid {grid.name!r} is multi-agent ({grid.task}): diagnostics are not available for "
-                         "multi-agent tasks yet; leave out --diagnostics (and set `diagnostics: false`)")
     if factory is None:
         raise BenchmarkError(f"grid {grid.name!r} asks for diagnostics: pass diagnostics="
                              "ltc_drones.diagnostics.ClosedLoopDiagnostics (`ltc-drones benchmark` does)")

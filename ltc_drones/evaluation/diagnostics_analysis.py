@@ -26,7 +26,7 @@ from ..atomic import write_atomic
 from .analysis import BOOTSTRAP_RESAMPLES, _split
 from .grid import Grid
 from .metrics import wilson_interval
-from .probes import ATTENTION_REGIONS
+from .probes import attention_regions
 
 
 def diag_cells(cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -64,6 +64,7 @@ def _pooled(recs: list[dict[str, Any]], scenario: str, method: str, region: str)
 def attention_rows(grid: Grid, diag: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     methods = methods_of(diag)
+    regions = attention_regions(grid.num_drones is not None)
     for arch in grid.archs:
         mine = sorted((r for r in diag if r["arch"] == arch), key=lambda r: r["seed"])
         for scenario in grid.scenarios:
@@ -76,7 +77,7 @@ def attention_rows(grid: Grid, diag: list[dict[str, Any]]) -> list[dict[str, Any
                 rows.append({"arch": arch, "scenario": scenario, "shift": shift, "level": level, "method": m,
                              "seeds": len(recs), "episodes": n, "target": mean, "ci95_low": lo, "ci95_high": hi,
                              **{region: mean_ci95(_pooled(recs, scenario, m, region))[0]
-                                for region in ATTENTION_REGIONS if region != "target"},
+                                for region in regions[1:]},
                              "failed_sanity_seeds": sum(bool(r["checks"]["failed_sanity"].get(m)) for r in recs)})
     return rows
 
@@ -84,6 +85,8 @@ def attention_rows(grid: Grid, diag: list[dict[str, Any]]) -> list[dict[str, Any
 def summary_columns(rows: list[dict[str, Any]], methods: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
     """Columns added to ``summary.csv`` per (arch, scenario); every row gets all of them (empty when missing)."""
     by = {(r["arch"], r["scenario"], r["method"]): r for r in rows}
+    team = any("drone" in r for r in rows)  # rows of a multi-agent grid carry the other drones' attention
+    regions = attention_regions(team)[1:]
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for arch, scenario in dict.fromkeys((r["arch"], r["scenario"]) for r in rows):
         cols: dict[str, Any] = {}
@@ -91,7 +94,7 @@ def summary_columns(rows: list[dict[str, Any]], methods: list[str]) -> dict[tupl
             r = by.get((arch, scenario, m), {})
             cols[f"att_target_{m}"] = r.get("target")
             cols[f"att_target_{m}_ci95_low"], cols[f"att_target_{m}_ci95_high"] = r.get("ci95_low"), r.get("ci95_high")
-            for region in ATTENTION_REGIONS[1:]:
+            for region in regions:
                 cols[f"att_{region}_{m}"] = r.get(region)
         out[(arch, scenario)] = cols
     return out

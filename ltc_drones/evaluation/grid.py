@@ -18,7 +18,8 @@ A grid file (``benchmarks/<name>.yaml``)::
 A multi-agent task (``task: multi-follow`` or ``multi-fly-to-target``) also needs ``num_drones`` (2-8): the
 demonstrations are team episodes of that many drones, each architecture trains one policy shared by every
 drone, and the evaluation cells fly teams of that size (success is then *team* success; the cells also keep
-per-agent successes and collisions). Diagnostics are not available for multi-agent grids yet.
+per-agent successes and collisions). Their diagnostics cells measure every agent's attention, pooled over
+the agents, with the other drones as one more region; interventions move single-agent targets only.
 
 Cells (each runs alone and writes one JSON record; a finished cell is never run again):
 ``data__seed<s>`` (collect the demonstrations), ``train__<arch>__seed<s>`` (needs the data),
@@ -249,8 +250,6 @@ def _team(d: dict[str, Any], multi: bool, source: str) -> None:
         raise GridError(f"{source}: task {d['task']} is multi-agent: give num_drones ({MIN_DRONES}-{MAX_DRONES})")
     if isinstance(n, bool) or not isinstance(n, int) or not MIN_DRONES <= n <= MAX_DRONES:
         raise GridError(f"{source}: num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {n!r}")
-    if d.get("diagnostics") not in (None, False):
-        raise GridError(f"{source}: diagnostics are not available for multi-agent tasks yet; set diagnostics: false")
 
 
 def _diagnostics(value: Any, source: str) -> dict[str, Any] | None:

@@ -1,7 +1,6 @@
 """The evaluator, rollout videos and benchmark grids on multi-agent tasks: team records and summaries, identical
 records for any worker count, exact resume, early refusals, the team table, the team video, a tiny team grid."""
 
-import dataclasses
 import json
 import math
 import os
@@ -259,7 +258,6 @@ TEAM_GRID = {
     ({"num_drones": None}, "give num_drones"),
     ({"num_drones": 12}, "from 2 to 8"),
     ({"task": "fly-to-target"}, "num_drones applies to multi-agent tasks"),
-    ({"diagnostics": True}, "not available for multi-agent tasks"),
     ({"train": {"num_drones": 3}}, "train may not set"),
 ])
 def test_bad_team_grids_are_refused(change, message):
@@ -274,10 +272,6 @@ def test_a_tiny_team_grid_runs_end_to_end(tmp_path):
     assert grid.to_dict()["num_drones"] == 2
     single = {**{k: v for k, v in TEAM_GRID.items() if k != "num_drones"}, "task": "fly-to-target"}
     assert "num_drones" not in grid_from_dict(single).to_dict()  # single-agent grids keep their identity
-    with pytest.raises(ValueError, match="diagnostics are not available"):  # as `ltc-drones benchmark --diagnostics`
-        run_benchmark(dataclasses.replace(grid, diagnostics={"episodes": 1}), tmp_path / "no", progress=False,
-                      diagnostics=dict)
-    assert not (tmp_path / "no").exists()
     summary = run_benchmark(grid, tmp_path / "results", tmp_path / "work", workers=1, progress=False)
     assert summary["done"] == summary["cells"] == 4 and not summary["failed"]
     cell = json.loads((tmp_path / "results" / "cells" / "eval__mlp__seed0__wind-gusts.json").read_text())
@@ -301,3 +295,21 @@ def test_the_shipped_camera_only_team_agent_reproduces_its_model_card_episode(tm
     assert rec["num_drones"] == 2 and rec["seed"] == seed
     assert rec["success"] is True and rec["agent_success"] == [True, True]
     assert rec["agent_tracked_fraction"] == [1.0, 1.0]
+
+
+def test_a_team_grid_with_diagnostics_measures_attention_on_the_other_drones(tmp_path):
+    from ltc_drones.diagnostics.closed_loop import ClosedLoopDiagnostics
+    from ltc_drones.evaluation.benchmark import run_benchmark
+
+    spec = {**TEAM_GRID, "task": "multi-follow", "obs": "rgb", "shifts": ["distractors"], "levels": [3], "episodes": 1,
+            "diagnostics": {"episodes": 1, "methods": ["saliency"], "sanity_episodes": 1, "sanity_frames": 2,
+                            "sanity_draws": 1, "intervention_episodes": 0}}
+    summary = run_benchmark(grid_from_dict(spec), tmp_path / "results", tmp_path / "work", workers=1,
+                            progress=False, diagnostics=ClosedLoopDiagnostics)
+    assert summary["done"] == summary["cells"] == 5 and not summary["failed"]  # data, train, 2 eval, diag
+    cell = json.loads((tmp_path / "results" / "cells" / "diag__mlp__seed0.json").read_text())
+    attention = cell["scenarios"]["nominal"]["attention"]["saliency"]
+    assert set(attention) == {"target", "distractor", "scenery", "drone"}
+    assert attention["target"][0] is not None  # the followers start with the leader in view
+    header = (tmp_path / "results" / "summary.csv").read_text().splitlines()[0].split(",")
+    assert {"att_target_saliency", "att_drone_saliency"} <= set(header)
