@@ -150,26 +150,12 @@ def evaluate_episode(request: EvalRequest, scenario: str, index: int,
     if request.multi_agent:
         from .team import fly_team_episode
 
-        metrics = fly_team_episode(env, controller if probe is None else _Probed(controller, probe), seed)
+        metrics = fly_team_episode(env, controller, seed, probe)
         record.update({"num_drones": request.num_drones, **{k: _round(v) for k, v in metrics.items()}})
         return record if probe is None else {**record, **probe.record()}
     metrics = fly_episode(env, controller, seed, request.task, probe)
     record.update({k: _round(v) for k, v in metrics.items()})
     return record if probe is None else {**record, **probe.record()}
-
-
-class _Probed:
-    """A team controller whose probe sees every observation batch before the controller acts on it."""
-
-    def __init__(self, controller, probe: EpisodeProbe) -> None:
-        self.controller, self.probe = controller, probe
-
-    def reset(self, num_envs: int = 1) -> None:
-        self.controller.reset(num_envs)
-
-    def act(self, obs, episode_start=None):
-        self.probe.before_act(obs)
-        return self.controller.act(obs, episode_start)
 
 
 def _round(v: Any) -> Any:

@@ -37,16 +37,16 @@ ATTENTION_REGIONS = ("target", "distractor", "scenery")
 """Regions whose attention ratios the benchmark keeps and tabulates."""
 TEAM_ATTENTION_REGIONS = (*ATTENTION_REGIONS, "drone")
 """The same for a multi-agent grid: also the other drones in each agent's view (pooled over agents)."""
-
-
-def attention_regions(multi_agent: bool) -> tuple[str, ...]:
-    """The regions a benchmark keeps: :data:`TEAM_ATTENTION_REGIONS` for teams, else :data:`ATTENTION_REGIONS`."""
-    return TEAM_ATTENTION_REGIONS if multi_agent else ATTENTION_REGIONS
 INTERVENTION_FIELDS = ("applied", "responded", "response_time_s", "success", "crashed")
 """Per-episode fields of intervention records that the benchmark keeps."""
 CHECKS = "checks.json"
 UNITS_PARTIAL = "interventions.partial.jsonl"
 INTERVENTIONS = "interventions.jsonl"
+
+
+def attention_regions(multi_agent: bool) -> tuple[str, ...]:
+    """The regions a benchmark keeps: :data:`TEAM_ATTENTION_REGIONS` for teams, else :data:`ATTENTION_REGIONS`."""
+    return TEAM_ATTENTION_REGIONS if multi_agent else ATTENTION_REGIONS
 
 
 class EpisodeProbe(Protocol):

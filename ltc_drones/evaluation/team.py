@@ -74,11 +74,15 @@ def team_episode_metrics(record, dt_s: float, follow: bool) -> dict[str, Any]:
     return out
 
 
-def fly_team_episode(env, controller, seed: int) -> dict[str, Any]:
-    """Fly one seeded episode of ``controller`` for every agent of ``env``; returns its record's metrics."""
+def fly_team_episode(env, controller, seed: int, probe=None) -> dict[str, Any]:
+    """Fly one seeded episode of ``controller`` for every agent of ``env``; returns its record's metrics.
+
+    ``probe.before_act(batch)`` (if given) sees every observation batch before the controller acts on it.
+    """
     from ..envs.multi.rollout import run_team_episode
 
-    record = run_team_episode(env, controller, seed, keep_infos=True)
+    before_act = None if probe is None else (lambda batch, _live: probe.before_act(batch))
+    record = run_team_episode(env, controller, seed, before_act=before_act, keep_infos=True)
     return team_episode_metrics(record, env.clock.ctrl_dt_s, follow=env.SINGLE_AGENT_TASK == "follow-target")
 
 

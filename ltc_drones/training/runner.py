@@ -4,10 +4,10 @@ The run folder ``runs/<task>__<arch>__<algo>__<seed>__<time>/`` (``<task>-n<num_
 multi-agent task) holds ``config.json`` (resolved), ``metrics.jsonl``, TensorBoard events in ``tb/``,
 ``best.pt`` and ``last.pt`` (atomic), and the DAgger data in ``dagger/round_XX/``. ``last.pt`` is
 written at every validation and at every change of phase (behaviour cloning, DAgger collection,
-fine-tuning, final evaluation), with the optimiser,
-the step counters, the number of metric rows and every random generator. ``resume_run(folder)``
-continues from it, from any interruption (even inside a DAgger round: the round's finished episodes
-are kept), and ends exactly where an uninterrupted run would: same weights, same metrics.
+fine-tuning, final evaluation), with the optimiser, the step counters, the number of metric rows and
+every random generator. ``resume_run(folder)`` continues from it, from any interruption (even inside a
+DAgger round: the round's finished episodes are kept), and ends exactly where an uninterrupted run
+would: same weights, same metrics.
 ``resume_run(folder, dagger_rounds=N)`` extends a DAgger run, even a finished one, to ``N`` rounds.
 
 A run that fails before its first checkpoint leaves no folder behind; one that fails later keeps
