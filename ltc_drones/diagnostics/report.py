@@ -224,6 +224,11 @@ def measure_step(cfg: DiagnoseConfig, got: Collected, policy, dt: float, methods
     return sa
 
 
+def picture_method(methods: list[str]) -> str:
+    """The method whose maps the video and gallery show: VisualBackProp when measured, else the first."""
+    return "visual_backprop" if "visual_backprop" in methods else methods[0]
+
+
 def onboard_frame(rgb: np.ndarray, saliency: np.ndarray | None) -> np.ndarray:
     """The onboard image beside its saliency overlay (a video frame's right half)."""
     from .plots import overlay
@@ -238,7 +243,7 @@ def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool
 
     base, policy = env.unwrapped, agent.policy
     got = Collected(ssim={m: [] for m in methods} if image else {})
-    video_method = "visual_backprop" if "visual_backprop" in methods else methods[0]
+    video_method = picture_method(methods)
     for index, seed in enumerate(tqdm(seeds, desc="diagnose", unit="episode", disable=not progress)):
         obs, info = env.reset(seed=int(seed))
         agent.reset(1)

@@ -36,6 +36,7 @@ from .report import (
     evenly,
     measure_step,
     onboard_frame,
+    picture_method,
     write_pictures,
 )
 from .summary import EpisodeLog, contrast_key, pool_agents, scenario_attention, scenario_contrast
@@ -91,7 +92,7 @@ def diagnose_team(cfg: DiagnoseConfig, request, agent, out: str | Path, progress
     report["episodes"] = got.episodes
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    primary = "visual_backprop" if "visual_backprop" in methods else methods[0]
+    primary = picture_method(methods)
 
     def draw(path: Path) -> None:
         from .plots import team_gallery
@@ -137,7 +138,7 @@ class _TeamProbe:
                  gallery: Frames, episode: int) -> None:
         self.cfg, self.env, self.agent, self.got, self.methods = cfg, env, agent, got, methods
         self.index_of = {a: list(env.possible_agents).index(a) for a in drones}
-        self.primary = "visual_backprop" if "visual_backprop" in methods else methods[0]
+        self.primary = picture_method(methods)
         self.logs = {a: EpisodeLog(contrasts=(CONTRAST,)) for a in drones}
         self.gallery, self.episode, self.video_agent = gallery, episode, drones[0]
         self.step, self.last_map = 0, None
