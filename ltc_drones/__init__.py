@@ -1,25 +1,19 @@
 """ltc_drones: closed-loop drone control with liquid neural networks.
 
-Importing the package registers the gymnasium ids ``ltc_drones/<Task>-v0``.
+Importing the package registers the gymnasium ids ``ltc_drones/<Task>-v0`` (see :mod:`ltc_drones.tasks`).
 """
 
-__version__ = "0.1.0"
+from .tasks import register_envs
+from .version import __version__
 
-
-def _register() -> None:
-    try:
-        from .envs.registration import register_envs
-    except ImportError:  # pragma: no cover - gymnasium missing: models still usable
-        return
-    register_envs()
-
-
-_register()
+register_envs()
 
 
 def load_agent(path, env=None):
-    """Load a trained agent: a :class:`ltc_drones.control.Controller` (``reset(num_envs=1)``, then
-    ``act(obs, episode_start=None)`` every control step); see :func:`ltc_drones.training.load_agent`."""
-    from .training.agent import load_agent as _load_agent
+    """Load an agent of any kind: see :func:`ltc_drones.agents.load_agent`."""
+    from .agents import load_agent as _load_agent
 
     return _load_agent(path, env)
+
+
+__all__ = ["__version__", "load_agent"]

@@ -10,7 +10,7 @@ Prints, for ``kin``/``rpm``, ``kin``/``vel`` and ``rgb``/``vel`` at 64×48, the 
 of raw PyBullet stepping (4 rotor forces + a yaw torque + state reads per physics step), and the
 ratio of each to that ceiling.
 
-Then the vectorised explicit backend (issue 11): ``make_vector(task, num_envs=N, obs="kin", act="vel")``
+Then the vectorised explicit backend (issue 11): ``make_env(task, backend="vector", num_envs=N)``
 with each of ``--vector-drones``, stepped for about ``--vector-seconds`` with pre-drawn random actions,
 episodes autoresetting as they end; printed as drone-steps/s (N × vector steps/s), with the ratio to the
 PyBullet env's ``kin``/``vel`` row of the same run and the verdict against DESIGN.md §7 at 1,024 drones.
@@ -48,11 +48,14 @@ import numpy as np  # noqa: E402
 import pybullet as pb  # noqa: E402
 
 from ltc_drones.atomic import write_atomic  # noqa: E402
-from ltc_drones.control.experts import make_expert  # noqa: E402
 from ltc_drones.control.team import TeamExpert  # noqa: E402
 from ltc_drones.envs import make_env  # noqa: E402
-from ltc_drones.envs.multi import MULTI_ENVS, make_multi_env  # noqa: E402
 from ltc_drones.sim import QuadrotorParams  # noqa: E402
+from ltc_drones.tasks import (  # noqa: E402
+    TEAM_TASKS,
+    make_expert,  # noqa: E402
+    task_spec,
+)
 
 VECTOR_GOAL_DRONE_STEPS = 100_000
 VECTOR_AIM_DRONE_STEPS = 300_000
@@ -76,9 +79,7 @@ def bench_env(task: str, obs: str, act: str, steps: int, seed: int = 0) -> float
 
 def bench_vector(task: str, num_envs: int, seconds: float, seed: int = 0) -> float:
     """Drone-steps/s of the vector backend with ``num_envs`` drones (``kin``/``vel``, random actions, autoresets)."""
-    from ltc_drones.envs import make_vector
-
-    env = make_vector(task, num_envs=num_envs, obs="kin", act="vel", seed=seed)
+    env = make_env(task, backend="vector", num_envs=num_envs, obs="kin", act="vel", seed=seed)
     env.reset()
     block = np.random.default_rng(seed).uniform(-1.0, 1.0, size=(16, num_envs, 4)).astype(np.float32)
     steps, t0 = 0, time.perf_counter()
@@ -96,7 +97,8 @@ def bench_vector(task: str, num_envs: int, seconds: float, seed: int = 0) -> flo
 def vector_lines(task: str, drones: list[int], rate: dict[str, float], pybullet_row: str) -> list[str]:
     """The vector-backend section: drone-steps/s of each row beside the PyBullet ``kin``/``vel`` row."""
     ref = rate[pybullet_row]
-    lines = ["", f"vectorised explicit backend (make_vector), {task} kin/vel, random actions, autoresets included",
+    lines = ["", f"vectorised explicit backend (make_env, vector backend), {task} kin/vel, random actions, "
+             "autoresets included",
              f"{'loop':48s} {'drone-steps/s':>14s} {'ms/step':>8s} {'vs PyBullet kin/vel':>20s}"]
     for n in drones:
         r = rate[f"vector N={n}"]
@@ -132,7 +134,7 @@ def bench_expert_single(task: str, steps: int, seed: int = 0) -> float:
 
 def bench_multi(task: str, num_drones: int, steps: int, seed: int = 0) -> float:
     """Env steps/s of a multi-agent env (``kin``/``vel``) flown by the TeamExpert; only ``step`` and ``reset`` timed."""
-    env = make_multi_env(task, num_drones=num_drones, obs="kin", act="vel")
+    env = make_env(task, num_drones=num_drones, obs="kin", act="vel")
     team = TeamExpert(env)
     env.reset(seed=seed)
     team.reset(num_drones)
@@ -212,13 +214,13 @@ def main() -> None:
     parser.add_argument("--vector-seconds", type=float, default=2.0, help="length of each vector measurement (s)")
     parser.add_argument("--drones", type=int, nargs="*", default=[2, 4, 8],
                         help="team sizes of the multi-agent rows (none: skip them)")
-    parser.add_argument("--multi-task", default="multi-follow", choices=sorted(MULTI_ENVS))
+    parser.add_argument("--multi-task", default="multi-follow", choices=sorted(TEAM_TASKS))
     parser.add_argument("--multi-steps", type=int, default=1200, help="env steps per run of each multi-agent row")
     parser.add_argument("--out", default=None, help="also write the output to this file (atomically)")
     args = parser.parse_args()
     lines = [f"# python {' '.join(sys.argv)}   ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, one process)",
              f"# at start: {load_note(0.0)}"]
-    single_task = MULTI_ENVS[args.multi_task].SINGLE_AGENT_TASK
+    single_task = task_spec(args.multi_task).single_agent_task
     loops = {"raw PyBullet, 4 rotor forces (ceiling)": lambda: bench_raw_pybullet(args.steps)}
     for obs, act in (("kin", "rpm"), ("kin", "vel"), ("rgb", "vel")):
         steps = args.steps if obs == "kin" else max(args.steps // 4, 500)

@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ltc_drones.agents import load_agent
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import write_video
 from ltc_drones.evaluation.grid import load_grid
 from ltc_drones.evaluation.video import upscale_nearest
-from ltc_drones.training import load_agent
 
 
 def pick_episode(grid_file: str, archs: list[str], training_seed: int = 0) -> tuple[str, int]:

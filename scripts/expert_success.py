@@ -16,17 +16,16 @@ import time
 
 from tqdm import tqdm
 
-from ltc_drones.control import make_expert
-from ltc_drones.envs import ENV_IDS, make_env
 from ltc_drones.envs.rollout import run_episode
 from ltc_drones.envs.scenario import SHIFT_KINDS, available_shifts
 from ltc_drones.evaluation import wilson_interval
+from ltc_drones.tasks import SINGLE_TASKS, make_env, make_expert
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=100)
-    parser.add_argument("--tasks", nargs="*", default=list(ENV_IDS))
+    parser.add_argument("--tasks", nargs="*", default=list(SINGLE_TASKS))
     parser.add_argument("--levels", nargs="*", type=int, default=[5])
     parser.add_argument("--scenarios", nargs="*", default=None, help="default: nominal and every shift at --levels")
     parser.add_argument("--act", default="vel")

@@ -23,15 +23,16 @@ from pathlib import Path
 import torch
 
 from ltc_drones.atomic import write_atomic
-from ltc_drones.envs.scenario import MULTI_TASKS, available_shifts
+from ltc_drones.envs.scenario import available_shifts
 from ltc_drones.evaluation import evaluate
+from ltc_drones.tasks import TEAM_TASKS
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--num-drones", type=int, default=4)
-    parser.add_argument("--tasks", nargs="*", default=list(MULTI_TASKS))
+    parser.add_argument("--tasks", nargs="*", default=list(TEAM_TASKS))
     parser.add_argument("--levels", nargs="*", type=int, default=[5])
     parser.add_argument("--scenarios", nargs="*", default=None,
                         help="default: nominal and every physical shift at --levels")

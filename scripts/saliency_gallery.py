@@ -20,12 +20,12 @@ import argparse
 import numpy as np
 import torch
 
-from ltc_drones.control import make_expert
+from ltc_drones.agents import load_agent
 from ltc_drones.diagnostics.plots import overlay
 from ltc_drones.diagnostics.saliency import saliency_map
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation.plots import _plt, _save
-from ltc_drones.training import load_agent
+from ltc_drones.tasks import make_expert
 
 
 def expert_images(task: str, scenario: str, seed: int, steps: int) -> list[np.ndarray]:

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import torch
 
-from ltc_drones import __version__
+from ltc_drones.agents import load_agent
+from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.evaluation import evaluate, wilson_interval
 from ltc_drones.evaluation.grid import load_grid
-from ltc_drones.training import load_agent
-from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.version import __version__
 
 TEST_SEED_START = 20_000
 

@@ -23,14 +23,15 @@ from pathlib import Path
 
 import torch
 
-from ltc_drones import __version__
+from ltc_drones.agents import load_agent
+from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import wilson_interval
 from ltc_drones.evaluation.benchmark import trainable_parameters
 from ltc_drones.seeding import test_seeds
-from ltc_drones.training import TrainConfig, load_agent, start_run
-from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.training import TrainConfig, start_run
 from ltc_drones.training.dagger import closed_loop_success
+from ltc_drones.version import __version__
 
 TEST_SEED_START = 20_000  # the test set of the shipped model cards
 REFERENCE = {

@@ -23,12 +23,13 @@ torch.set_num_threads(1)
 import gymnasium
 import ltc_drones
 from ltc_drones import resources
-from ltc_drones.envs import ENV_IDS, available_scenarios
+from ltc_drones.envs import available_scenarios
+from ltc_drones.tasks import SINGLE_TASKS, task_spec
 
 report = {"file": ltc_drones.__file__, "scenario_root": str(resources.scenario_root()),
           "scenarios": available_scenarios(), "agent_path": str(resources.default_agent_path()), "envs": {}}
-for task, env_id in ENV_IDS.items():
-    env = gymnasium.make(env_id, obs="kin")
+for task in SINGLE_TASKS:
+    env = gymnasium.make(task_spec(task).env_id, obs="kin")
     obs, info = env.reset(seed=0)
     report["envs"][task] = list(obs.shape)
     env.close()
@@ -95,8 +96,8 @@ def test_installed_wheel_runs_from_outside_the_checkout(wheel: Path, tmp_path: P
     shifts = {p.stem for p in (REPO / "envs" / "shifts").glob("*.yaml")}
     assert shifts, "the repository's envs/shifts/ holds no shift files"
     assert set(report["scenarios"]) == {"nominal", *shifts}
-    from ltc_drones.envs import ENV_IDS
+    from ltc_drones.tasks import SINGLE_TASKS
 
-    assert set(report["envs"]) == set(ENV_IDS)
+    assert set(report["envs"]) == set(SINGLE_TASKS)
     assert all(len(shape) == 1 and shape[0] > 0 for shape in report["envs"].values()), report["envs"]
     assert inside_target(report["agent_path"]) and inside_target(report["agent_source"]), report

@@ -43,7 +43,7 @@ COMMANDS: dict[str, str] = {
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser: ``--version``, ``--help`` and the subcommand name; the rest goes to the subcommand."""
-    from .. import __version__
+    from ..version import __version__
 
     width = max(map(len, COMMANDS))
     listing = "\n".join(f"  {name:{width}s}  {summary}" for name, summary in COMMANDS.items())

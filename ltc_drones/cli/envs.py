@@ -13,11 +13,13 @@ class EnvsOptions:
 
 
 def run(options: EnvsOptions) -> int:
-    from ..envs import ENV_IDS, available_scenarios
+    from ..envs import available_scenarios
     from ..resources import shipped_agent_names
+    from ..tasks import TASKS
 
-    for task, env_id in ENV_IDS.items():
-        print(f"{task:15s} {env_id}")
+    for task, spec in TASKS.items():
+        team = "team (PettingZoo)" if spec.team else "one drone (Gymnasium)"
+        print(f"{task:20s} {spec.env_id:32s} {team:22s} obs: {', '.join(spec.obs_modes)}")
     print("scenarios:", ", ".join(available_scenarios()))
     print("shipped agents:", ", ".join(shipped_agent_names()))
     return 0

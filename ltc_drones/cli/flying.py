@@ -38,15 +38,7 @@ def record_video(request, scenario: str, seed: int, path: Path, follower: int = 
     (multi-agent tasks: the whole team in the chase view, agent ``follower``'s onboard view beside it)."""
     from ..evaluation import record_episode, record_team_episode, write_video
 
-    if request.multi_agent:
-        from ..envs.multi import make_multi_env
-
-        env = make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
-                             scenario=scenario, render_mode="rgb_array")
-    else:
-        from ..envs import make_env
-
-        env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario, render_mode="rgb_array")
+    env = request.make_env(scenario, render_mode="rgb_array")
     try:
         controller = request.controller.build(env)
         if request.multi_agent:

@@ -2,11 +2,11 @@
 scripted baselines, and the acting protocol they share with trained agents."""
 
 from .cascade import CascadedController, ControllerGains, PositionController, RateController, VelocityLimits
-from .experts import Expert, ExpertConfig, make_expert
+from .experts import Expert, ExpertConfig
 from .mixer import Mixer
 from .protocol import Controller
 from .scripted import SCRIPTED, ConstantAction, FlyAway, HoverInPlace, SpinInPlace, make_scripted
 
 __all__ = ["SCRIPTED", "CascadedController", "ConstantAction", "Controller", "ControllerGains", "Expert",
            "ExpertConfig", "FlyAway", "HoverInPlace", "Mixer", "PositionController", "RateController",
-           "SpinInPlace", "VelocityLimits", "make_expert", "make_scripted"]
+           "SpinInPlace", "VelocityLimits", "make_scripted"]

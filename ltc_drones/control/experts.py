@@ -1,6 +1,6 @@
 """Privileged experts: they read the true target state and fly each task with velocity commands.
 
-They are the demonstrators for imitation learning. ``make_expert(env)`` returns a
+They are the demonstrators for imitation learning. :func:`ltc_drones.tasks.make_expert` returns a
 :class:`~ltc_drones.control.protocol.Controller` for that one env: ``reset(num_envs=1)`` after
 ``env.reset`` and ``act(obs=None, episode_start=None) -> action`` in the env's own action space. The
 observation is ignored (experts read the true state). The action is the normalised velocity command
@@ -123,14 +123,3 @@ class FollowExpert(Expert):
         v_world = self.env.target_vel_mps + self.config.pos_gain * (desired - state.pos_m)
         cmd = clip_velocity(world_to_body_yaw(v_world, yaw_of(state.R)), self.limits)
         return np.append(cmd, self._yaw_rate_toward(state, target))
-
-
-_EXPERTS = {"hover": HoverExpert, "fly-to-target": ReachExpert, "hiking": ReachExpert, "follow-target": FollowExpert}
-
-
-def make_expert(env, config: ExpertConfig | None = None) -> Expert:
-    """The privileged expert for ``env``'s task (reads the true target state)."""
-    task = getattr(env.unwrapped, "TASK", None)
-    if task not in _EXPERTS:
-        raise ValueError(f"no expert for {type(env.unwrapped).__name__}; experts exist for {', '.join(_EXPERTS)}")
-    return _EXPERTS[task](env, config)

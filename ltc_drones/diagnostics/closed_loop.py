@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..tasks import task_spec
 from .attention import step_attention
 from .interventions import KINDS, intervention_suite, summarize_interventions
 from .saliency import METHODS, Target, check_method
@@ -47,7 +48,6 @@ from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
 from .summary import INTERVAL, EpisodeLog, pool_agents, scenario_attention, scenario_contrast
 from .team import CONTRAST, CONTRAST_KEY, agent_observation
 
-INTERVENTION_TASKS = ("fly-to-target", "follow-target")
 """Tasks with one target to move or hide (see :func:`~.interventions.run_intervention`)."""
 TABLE_REGIONS = ("target", "distractor", "scenery")
 # Stream keys of the generators derived from the evaluation seed.
@@ -178,7 +178,7 @@ class ClosedLoopDiagnostics:
         none: dict[str, Any] = {"methods": [], "failed_sanity": {}, "sanity": {}}
         if request.controller.kind != "agent":
             return {**none, "note": f"{request.controller.label} has no policy: no saliency (interventions only)"}
-        env = _make_env(request, "nominal")
+        env = request.make_env("nominal")
         try:
             agent = request.controller.build(env)
             if agent.policy.rgb_encoder is None:
@@ -235,7 +235,7 @@ class ClosedLoopDiagnostics:
 
     # ---- interventions --------------------------------------------------------------------------------------
     def interventions(self, request) -> list[tuple[str, str]]:
-        if self.intervention_episodes == 0 or request.task not in INTERVENTION_TASKS:
+        if self.intervention_episodes == 0 or not task_spec(request.task).interventions:
             return []
         scenarios = request.scenarios[:1] if self.intervention_scenarios == "first" else request.scenarios
         return [(s, k) for s in scenarios for k in self.intervention_kinds]
@@ -313,17 +313,6 @@ class ClosedLoopDiagnostics:
 def request_is_team(env) -> bool:
     """Whether ``env`` is a multi-agent env (a team flown by one shared policy)."""
     return hasattr(env, "possible_agents")
-
-
-def _make_env(request, scenario: str):
-    if request.multi_agent:
-        from ..envs.multi import make_multi_env
-
-        return make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
-                              scenario=scenario)
-    from ..envs import make_env
-
-    return make_env(request.task, obs=request.obs, act=request.act, scenario=scenario)
 
 
 def _interval(block: dict[str, Any]) -> str:

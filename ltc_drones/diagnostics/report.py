@@ -115,20 +115,20 @@ class Collected:
 
 def prepare(cfg: DiagnoseConfig):
     """Validate the request before anything flies: returns ``(request, agent)`` (raises ``ValueError``)."""
-    from ..envs.scenario import MULTI_TASKS
+    from ..agents import load_agent
     from ..evaluation.evaluator import make_request
-    from ..training import load_agent
+    from ..tasks import TEAM_TASKS, task_spec
 
     agent = load_agent(cfg.agent)
     trained = agent.env_spec["task"]
     task = cfg.task or trained
-    multi = task in MULTI_TASKS
-    if multi != (trained in MULTI_TASKS):
+    multi = task_spec(task).team
+    if multi != task_spec(trained).team:
         kind = "multi-agent" if multi else "single-agent"
         raise ValueError(f"agent {cfg.agent} was trained on {trained}, but {task} is {kind}: give an agent trained "
                          f"on {task} (or leave --task out)")
     if not multi and (cfg.num_drones is not None or cfg.drones):
-        raise ValueError(f"--num-drones and --drones apply to the multi-agent tasks ({', '.join(MULTI_TASKS)}); "
+        raise ValueError(f"--num-drones and --drones apply to the multi-agent tasks ({', '.join(TEAM_TASKS)}); "
                          f"{task} flies one drone: leave them out")
     request = make_request(cfg.agent, task, [cfg.scenario], cfg.episodes, cfg.seed, num_drones=cfg.num_drones)
     if multi:

@@ -28,6 +28,7 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..envs.camera import SEG_DRONE
+from ..tasks import task_spec
 from .report import (
     Collected,
     DiagnoseConfig,
@@ -61,16 +62,13 @@ def diagnose_team(cfg: DiagnoseConfig, request, agent, out: str | Path, progress
     Returns:
         The content of ``metrics.json``.
     """
-    from ..envs.multi import make_multi_env
-
     t0 = time.perf_counter()
     methods = list(cfg.methods)
-    env = make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
-                         scenario=cfg.scenario, render_mode="rgb_array")
+    env = request.make_env(cfg.scenario, render_mode="rgb_array")
     try:
         agent.check_env(env)
         drones = list(cfg.drones) or list(env.possible_agents)
-        follow = env.SINGLE_AGENT_TASK == "follow-target"
+        follow = task_spec(request.task).moving_target
         got, gallery = _fly_team(cfg, env, agent, request.seeds, methods, drones, progress)
     finally:
         env.close()

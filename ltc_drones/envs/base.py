@@ -34,6 +34,7 @@ from ..sim.rotation import euler_to_quat, tilt_of, yaw_of
 from ..sim.simulation import Simulation
 from ..sim.state import RigidBodyState
 from ..sim.wind import WindConfig
+from ..tasks import IMAGE_OBS_MODES, OBS_MODES, check_obs  # noqa: F401 - the modes re-exported
 from .actions import ACT_MODES, make_action_mode
 from .camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
 from .effects import PhysicalShifts
@@ -51,8 +52,6 @@ from .scene import Scene
 from .streams import EpisodeRngs
 
 ObsMode = Literal["kin", "rgb", "rgb_kin"]
-OBS_MODES = ("kin", "rgb", "rgb_kin")
-IMAGE_OBS_MODES = ("rgb", "rgb_kin")
 CRASH_TILT_RAD = math.radians(80.0)
 
 
@@ -81,8 +80,7 @@ class DroneEnv(gym.Env):
         gains: ControllerGains | None = None,
         reward_weights: dict[str, float] | None = None,
     ) -> None:
-        if obs not in OBS_MODES:
-            raise ValueError(f"unknown observation mode {obs!r}; choose one of {', '.join(OBS_MODES)}")
+        check_obs(self.TASK, obs)
         if act not in ACT_MODES:
             raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
         if render_mode not in (None, *self.metadata["render_modes"]):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sim.state import RigidBodyState
-from .base import IMAGE_OBS_MODES, DroneEnv
+from .base import DroneEnv
 
 
 class HoverEnv(DroneEnv):
@@ -51,12 +51,6 @@ class HoverEnv(DroneEnv):
     TASK = "hover"
     SUCCESS_TERMINATES = False
     REWARD_WEIGHTS = {"progress": 1.0, "success": 10.0, "crash": 10.0}
-
-    def __init__(self, obs: str = "kin", *args, **kwargs) -> None:
-        if obs in IMAGE_OBS_MODES:
-            raise ValueError(f"Hover does not support obs={obs!r}: nothing visible marks the hold point, so an "
-                             "image shows no goal; use obs=\"kin\" (its first 3 entries point at the hold point)")
-        super().__init__(obs, *args, **kwargs)
 
     def _task_reset(self, rng: np.random.Generator) -> RigidBodyState:
         start = self._start_state(rng)

@@ -30,10 +30,8 @@ from typing import Any
 
 import yaml
 
-SINGLE_TASKS = ("hover", "fly-to-target", "follow-target", "hiking")
-MULTI_TASKS = ("multi-follow", "multi-fly-to-target")
-"""Multi-agent tasks (:mod:`ltc_drones.envs.multi`); their scenarios take the same shifts."""
-TASKS = SINGLE_TASKS + MULTI_TASKS
+from ..tasks import TASKS, UnknownTaskError, task_spec
+
 SHAPES = ("sphere", "box", "cylinder")
 GROUND_TEXTURES = ("none", "grass")
 GROUND_PATTERNS = ("none", "checker", "stripes")
@@ -53,6 +51,16 @@ OCCLUDER_CLEARANCE_M = 0.16
 
 class ScenarioError(ValueError):
     """A scenario name, file, key or value is invalid."""
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:  # the task key itself (a Gymnasium id is not a scenario's task)
+        try:
+            task_spec(task)
+        except UnknownTaskError as exc:
+            raise ScenarioError(str(exc)) from None
+        raise ScenarioError(f"scenario files name tasks by key, not Gymnasium id: use {task_spec(task).name!r}, "
+                            f"not {task!r}")
 
 
 def scenario_root() -> Path:
@@ -156,8 +164,7 @@ class Scenario:
     ``FORMATION_HEIGHT_SPAN_M``), so each follower sees the leader at its own image row."""
 
     def __post_init__(self) -> None:  # noqa: C901 - a flat list of checks reads best
-        if self.task not in TASKS:
-            raise ScenarioError(f"unknown task {self.task!r}; valid tasks: {', '.join(TASKS)}")
+        _check_task(self.task)
         positive = ("episode_len_s", "target_size_m", "success_radius_m", "hold_tolerance_m", "distractor_size_m",
                     "start_distance_scale", "bounds_xy_m", "bounds_z_m", "wind_gust_tau_s", "contrast",
                     "occluder_radius_m", "formation_radius_m", "formation_spacing_m")
@@ -351,7 +358,7 @@ def load_scenario(task: str, scenario: str | os.PathLike | Scenario = "nominal")
     """The nominal scenario of ``task`` with a shift at a severity level (or a YAML file) applied.
 
     Args:
-        task: one of :data:`TASKS`.
+        task: a task of :data:`ltc_drones.tasks.TASKS`.
         scenario: ``"nominal"``; ``"<shift>@<level>"`` with level 0 (nominal) to 5; a bare shift name
             (its ``default_level``); a path to a YAML overlay, or ``"<path>@<level>"`` for a graded file;
             or a :class:`Scenario` of this task, returned as it is.
@@ -364,8 +371,7 @@ def load_scenario(task: str, scenario: str | os.PathLike | Scenario = "nominal")
         if scenario.task != task:
             raise ScenarioError(f"scenario {scenario.name!r} is for task {scenario.task!r}, not {task!r}")
         return scenario
-    if task not in TASKS:
-        raise ScenarioError(f"unknown task {task!r}; valid tasks: {', '.join(TASKS)}")
+    _check_task(task)
     root = scenario_root()
     nominal_path = root / "tasks" / f"{task}.yaml"
     if not nominal_path.is_file():

@@ -94,7 +94,8 @@ def trainable_parameters(policy) -> int:
 
 
 def _train_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
-    from ..training import TrainConfig, load_agent, resume_run, start_run
+    from ..agents import load_agent
+    from ..training import TrainConfig, resume_run, start_run
 
     folder = p["runs"] / f"{cell.arch}__seed{cell.seed}"
     if grid.rl:
@@ -114,8 +115,8 @@ def _train_cell(grid: Grid, cell: Cell, p: dict[str, Path]) -> dict[str, Any]:
 
 def _ppo_train_cell(grid: Grid, cell: Cell, p: dict[str, Path], folder: Path) -> dict[str, Any]:
     """A PPO run from scratch (resumed from its ``last.pt`` after an interruption); the agent is its ``best.pt``."""
+    from ..agents import load_agent
     from ..rl import train_ppo_in
-    from ..training import load_agent
     from .grid import ppo_configs
 
     summary = train_ppo_in(folder, *ppo_configs(grid, cell.arch, cell.seed, str(p["runs"])), progress=False)

@@ -23,11 +23,6 @@ class EvaluationError(ValueError):
     """An evaluation request is invalid (unknown controller, task or scenario, mismatched agent or folder)."""
 
 
-def is_multi_agent(env) -> bool:
-    """Whether ``env`` is a multi-agent (PettingZoo) env of this package."""
-    return hasattr(env, "possible_agents") and hasattr(env, "agent_views")
-
-
 @dataclass(frozen=True)
 class ControllerSpec:
     """What flies: ``agent`` (a checkpoint path), ``expert`` (privileged), or ``scripted`` (a name).
@@ -67,36 +62,13 @@ class ControllerSpec:
         """The env an agent was trained for (None for experts and scripted controllers)."""
         if self.kind != "agent":
             return None
-        from ..training import load_agent
+        from ..agents import load_agent
 
         return load_agent(self.path).env_spec
 
     def build(self, env):
-        """The controller for ``env`` (an object with ``reset(num_envs=1)`` and ``act(obs, episode_start=None)``);
-        for a multi-agent env, one that acts for all its agents at once (``reset(num_drones)``)."""
-        multi = is_multi_agent(env)
-        if self.kind == "expert":
-            if multi:
-                from ..control.team import TeamExpert
+        """The controller for ``env`` (:func:`ltc_drones.agents.load_agent`): ``reset(num_envs)`` and
+        ``act(obs, episode_start=None)``; for a team env, one that acts for all its drones at once."""
+        from ..agents import load_agent
 
-                return TeamExpert(env)
-            from ..control import make_expert
-
-            return make_expert(env)
-        if self.kind == "scripted":
-            from ..control.scripted import make_scripted
-
-            if multi:
-                from ..control.team import PerAgent
-
-                return PerAgent(env, lambda view: make_scripted(self.path, view))
-            return make_scripted(self.path, env)
-        from ..training import load_agent
-
-        if multi:
-            from ..envs.multi.rollout import agent_view_env
-
-            agent = load_agent(self.path)
-            agent.check_env(agent_view_env(env))
-            return agent
-        return load_agent(self.path, env)
+        return load_agent(self.label.removeprefix("agent:"), env)

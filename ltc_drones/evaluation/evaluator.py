@@ -37,6 +37,7 @@ import numpy as np
 
 from ..atomic import write_atomic, write_json_atomic
 from ..envs.rollout import run_episode
+from ..tasks import check_num_drones, task_spec
 from .controllers import ControllerSpec, EvaluationError  # noqa: F401 - re-exported
 from .metrics import Trajectory, episode_metrics, summarize
 from .probes import UNITS_PARTIAL, DiagnosedRun, Diagnostics, EpisodeProbe, write_interventions
@@ -45,9 +46,6 @@ from .tables import TABLE_COLUMNS, summary_csv, summary_table  # noqa: F401 - TA
 RECORDS = "records.jsonl"
 PARTIAL = "records.partial.jsonl"
 META = "meta.json"
-FOLLOW_TASKS = ("follow-target",)
-DEFAULT_NUM_DRONES = 4
-"""Team size of a multi-agent evaluation when neither the caller nor the agent's checkpoint gives one."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +66,13 @@ class EvalRequest:
     @property
     def multi_agent(self) -> bool:
         return self.num_drones is not None
+
+    def make_env(self, scenario: str, **kwargs):
+        """The env of this request in ``scenario`` (a team env of ``num_drones`` for a team task)."""
+        from ..tasks import make_env
+
+        return make_env(self.task, obs=self.obs, act=self.act, scenario=scenario, num_drones=self.num_drones,
+                        **kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         d = {"controller": self.controller.label, "task": self.task, "scenarios": list(self.scenarios),
@@ -92,15 +97,7 @@ def _worker_env(request: EvalRequest, scenario: str):
     if _WORKER.get("key") != key:
         if "env" in _WORKER:
             _WORKER["env"].close()
-        if request.multi_agent:
-            from ..envs.multi import make_multi_env
-
-            env = make_multi_env(request.task, num_drones=request.num_drones, obs=request.obs, act=request.act,
-                                 scenario=scenario)
-        else:
-            from ..envs import make_env
-
-            env = make_env(request.task, obs=request.obs, act=request.act, scenario=scenario)
+        env = request.make_env(scenario)
         _WORKER.update(key=key, env=env, controller=request.controller.build(env))
     return _WORKER["env"], _WORKER["controller"]
 
@@ -111,7 +108,8 @@ def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | Non
     ``probe.before_act(obs)`` (if given) sees every observation before the controller acts on it.
     """
     base = env.unwrapped
-    band = tuple(base.scenario.follow_distance_m) if task in FOLLOW_TASKS else None
+    moving = task_spec(task).moving_target
+    band = tuple(base.scenario.follow_distance_m) if moving else None
     pos, goal, actions, tracked, last = [], [], [], [], {}
 
     def where() -> None:  # after the reset and after every step
@@ -131,7 +129,7 @@ def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | Non
     info = last["info"]
     traj = Trajectory(base.clock.ctrl_dt_s, np.array(pos), np.array(goal), np.array(actions),
                       bool(info["is_success"]), bool(info["crashed"]), last.get("success_step"),
-                      np.array(tracked) if band is not None else None, band, moving_goal=task in FOLLOW_TASKS)
+                      np.array(tracked) if band is not None else None, band, moving_goal=moving)
     return {**episode_metrics(traj), "return": record.episode_return,
             "out_of_bounds": bool(info.get("out_of_bounds", False))}
 
@@ -186,16 +184,14 @@ class Evaluation:
 def make_request(controller, task: str, scenarios: Sequence[str], episodes: int, seed: int = 0,
                  obs: str | None = None, act: str | None = None, num_drones: int | None = None) -> EvalRequest:
     """Validate everything before anything flies: controller, task, scenarios, the agent's env, the team size."""
-    from ..envs import ENV_IDS, load_scenario
-    from ..envs.scenario import MULTI_TASKS
+    from ..envs import load_scenario
 
     spec = ControllerSpec.parse(controller)
-    multi = task in MULTI_TASKS
-    if task not in ENV_IDS and not multi:
-        raise EvaluationError(f"unknown task {task!r}; valid tasks: {', '.join([*ENV_IDS, *MULTI_TASKS])}")
-    if num_drones is not None and not multi:
-        raise EvaluationError(f"num_drones applies to the multi-agent tasks ({', '.join(MULTI_TASKS)}); "
-                              f"{task} flies one drone: leave it out")
+    try:
+        multi = task_spec(task).team
+        check_num_drones(task, num_drones)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
     if episodes < 1:
         raise EvaluationError(f"episodes must be >= 1, got {episodes}")
     scenarios = tuple(scenarios)
@@ -216,20 +212,12 @@ def make_request(controller, task: str, scenarios: Sequence[str], episodes: int,
             num_drones = env_spec.get("num_drones")
     obs = obs or "kin"
     act = act or "vel"
-    if multi:
-        num_drones = _team_size(num_drones)
+    try:
+        num_drones = check_num_drones(task, num_drones)
+    except ValueError as exc:
+        raise EvaluationError(str(exc)) from None
     return EvalRequest(spec, task, scenarios, episodes, seed, obs, act, tuple(episode_seeds(seed, episodes)),
                        num_drones)
-
-
-def _team_size(num_drones: int | None) -> int:
-    """The number of drones of a multi-agent evaluation (default :data:`DEFAULT_NUM_DRONES`), validated."""
-    from ..envs.multi import MAX_DRONES, MIN_DRONES
-
-    n = DEFAULT_NUM_DRONES if num_drones is None else num_drones
-    if isinstance(n, bool) or int(n) != n or not MIN_DRONES <= n <= MAX_DRONES:
-        raise EvaluationError(f"num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {n}")
-    return int(n)
 
 
 def _read_partial(path: Path) -> dict[tuple[str, int], dict[str, Any]]:

@@ -175,9 +175,9 @@ def _all_shifts() -> list[str]:
 
 def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
     """Validate a grid mapping (all entries checked before anything runs)."""
-    from ..envs import ENV_IDS, load_scenario
-    from ..envs.scenario import MULTI_TASKS
+    from ..envs import load_scenario
     from ..models import CORE_NAMES
+    from ..tasks import task_spec
     from ..training import TrainConfig
 
     fields = {f.name for f in dataclasses.fields(Grid)}
@@ -188,9 +188,11 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
         if key not in data:
             raise GridError(f"{source}: missing key {key!r}")
     d = dict(data)
-    if d["task"] not in ENV_IDS and d["task"] not in MULTI_TASKS:
-        raise GridError(f"{source}: unknown task {d['task']!r}; valid tasks: {', '.join([*ENV_IDS, *MULTI_TASKS])}")
-    _team(d, d["task"] in MULTI_TASKS, source)
+    try:
+        team = task_spec(d["task"]).team
+    except ValueError as exc:
+        raise GridError(f"{source}: {exc}") from None
+    _team(d, team, source)
     d["archs"] = tuple(d["archs"])
     for a in d["archs"]:
         if a not in CORE_NAMES:
@@ -239,17 +241,15 @@ def grid_from_dict(data: dict[str, Any], source: str = "<grid>") -> Grid:
 
 def _team(d: dict[str, Any], multi: bool, source: str) -> None:
     """Check ``num_drones`` (in place): required by multi-agent tasks, refused by the others."""
-    from ..envs.multi import MAX_DRONES, MIN_DRONES
+    from ..tasks import MAX_DRONES, MIN_DRONES, check_num_drones
 
     n = d.get("num_drones")
-    if not multi:
-        if n is not None:
-            raise GridError(f"{source}: num_drones applies to multi-agent tasks; {d['task']} flies one drone")
-        return
-    if n is None:
+    if multi and n is None:
         raise GridError(f"{source}: task {d['task']} is multi-agent: give num_drones ({MIN_DRONES}-{MAX_DRONES})")
-    if isinstance(n, bool) or not isinstance(n, int) or not MIN_DRONES <= n <= MAX_DRONES:
-        raise GridError(f"{source}: num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {n!r}")
+    try:
+        check_num_drones(d["task"], n)
+    except ValueError as exc:
+        raise GridError(f"{source}: {exc}") from None
 
 
 def _diagnostics(value: Any, source: str) -> dict[str, Any] | None:

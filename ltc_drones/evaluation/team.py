@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from ..tasks import task_spec
 from .metrics import wilson_interval
 
 FOLLOW_KEYS = ("agent_tracked_fraction", "agent_lost_s", "agent_leader_distance_m")
@@ -83,7 +84,7 @@ def fly_team_episode(env, controller, seed: int, probe=None) -> dict[str, Any]:
 
     before_act = None if probe is None else (lambda batch, _live: probe.before_act(batch))
     record = run_team_episode(env, controller, seed, before_act=before_act, keep_infos=True)
-    return team_episode_metrics(record, env.clock.ctrl_dt_s, follow=env.SINGLE_AGENT_TASK == "follow-target")
+    return team_episode_metrics(record, env.clock.ctrl_dt_s, follow=task_spec(env.TASK).moving_target)
 
 
 def _rate(flags: Sequence[bool]) -> float:

@@ -7,7 +7,7 @@ tensors, so it loads with ``weights_only=True``::
      "dtype": "float32", "state_dict": {name: tensor}}
 
 :func:`load_policy` also reads the policy out of a training checkpoint or a shipped agent
-(``ltc_drones.checkpoint``, see :mod:`ltc_drones.training.checkpoint`), so any file the package
+(``ltc_drones.checkpoint``, see :mod:`ltc_drones.agents.checkpoint`), so any file the package
 writes gives its network back.
 """
 
@@ -26,7 +26,7 @@ from ltc_drones.models.policy import Policy, PolicyConfig
 FORMAT = "ltc_drones.policy"
 SCHEMA_VERSION = 1
 CHECKPOINT_FORMAT = "ltc_drones.checkpoint"
-"""Training checkpoints and shipped agents (written by :mod:`ltc_drones.training.checkpoint`)."""
+"""Training checkpoints and shipped agents (written by :mod:`ltc_drones.agents.checkpoint`)."""
 CHECKPOINT_SCHEMA_VERSION = 1
 _CONFIG_KEY = {FORMAT: "config", CHECKPOINT_FORMAT: "policy_config"}
 _VERSION = {FORMAT: SCHEMA_VERSION, CHECKPOINT_FORMAT: CHECKPOINT_SCHEMA_VERSION}

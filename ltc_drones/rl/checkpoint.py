@@ -1,6 +1,6 @@
 """PPO checkpoints: ordinary ``ltc_drones.checkpoint`` files (so ``load_agent`` flies them) plus the RL state.
 
-The file is the imitation checkpoint format (:mod:`ltc_drones.training.checkpoint`), loadable with
+The file is the imitation checkpoint format (:mod:`ltc_drones.agents.checkpoint`), loadable with
 ``torch.load(weights_only=True)``, written atomically: ``policy_config`` and ``state_dict`` are the
 actor's :class:`~ltc_drones.models.Policy`; ``env`` is the env spec with the observation normalisation
 (``env["obs_normalization"]``, see :func:`ltc_drones.rl.envs.normalization_spec`), which
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import __version__
+from ..agents.checkpoint import FORMAT, SCHEMA_VERSION, CheckpointError, read_checkpoint
 from ..atomic import write_atomic
-from ..training.checkpoint import FORMAT, SCHEMA_VERSION, CheckpointError, read_checkpoint
+from ..version import __version__
 
 
 def _tensors(module: torch.nn.Module) -> dict[str, torch.Tensor]:
@@ -65,7 +65,7 @@ def algo_name(model) -> str:
 
 
 def read_rl_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """:func:`~ltc_drones.training.checkpoint.read_checkpoint` of a PPO checkpoint (its ``rl`` entry decoded).
+    """:func:`~ltc_drones.agents.checkpoint.read_checkpoint` of a PPO checkpoint (its ``rl`` entry decoded).
 
     Raises:
         CheckpointError: not a PPO checkpoint (e.g. an imitation one), or corrupt.

@@ -6,7 +6,7 @@ the agent, see :func:`normalization_spec`) and rewards (training only).
 
 SB3 resets a finished env within the step that ended it and returns the final observation in
 ``info["terminal_observation"]`` (with ``info["TimeLimit.truncated"]`` for time limits, whose value
-PPO bootstraps); Gymnasium 1.x vector envs such as :func:`ltc_drones.envs.vector.make_vector` reset it
+PPO bootstraps); Gymnasium 1.x vector envs such as ``ltc_drones.tasks.make_env(task, backend="vector")`` reset it
 on the *next* step instead. :class:`VectorEnvAdapter` converts one into the other.
 """
 
@@ -128,9 +128,10 @@ def make_vec_env(backend: str, n_envs: int, *, task: str = "", obs: str = "kin",
         seed: the vector env's seed, or the first reset seed of env 0 (env i gets ``seed + i``).
     """
     if backend == "vector":
-        from ..envs.vector import make_vector
+        from ..tasks import make_env
 
-        venv: VecEnv = VectorEnvAdapter(make_vector(task, n_envs, obs=obs, act=act, scenario=scenario))
+        venv: VecEnv = VectorEnvAdapter(make_env(task, backend="vector", num_envs=n_envs, obs=obs, act=act,
+                                                 scenario=scenario))
     else:
         if backend == "gym":
             assert env_id is not None

@@ -22,10 +22,10 @@ from ..envs.rollout import EpisodeStarts, run_episode
 
 def evaluate_vector(agent, task: str, act: str, scenario: str, seeds: range) -> dict[str, Any]:
     """One episode on each of ``len(seeds)`` vector-backend drones (vector seed ``seeds[0]``)."""
-    from ..envs.vector import make_vector
+    from ..tasks import make_env
 
     n = len(seeds)
-    venv = make_vector(task, n, obs="kin", act=act, scenario=scenario)
+    venv = make_env(task, backend="vector", num_envs=n, obs="kin", act=act, scenario=scenario)
     try:
         obs, _ = venv.reset(seed=int(seeds[0]))
         starts = EpisodeStarts(venv)

@@ -26,9 +26,9 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
+from ..agents import Agent
 from ..atomic import write_json_atomic
 from ..seeding import selection_seeds
-from ..training.agent import Agent
 from ..training.config import TrainConfig
 from ..training.metrics_log import MetricsLog
 from .checkpoint import read_rl_checkpoint, restore_model, save_rl_checkpoint

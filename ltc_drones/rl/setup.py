@@ -59,12 +59,13 @@ def check_configs(train: TrainConfig, ppo: PPOConfig) -> None:
     backend = ppo.resolved_backend(train.obs)
     if backend == "vector":
         from ..envs import load_scenario
-        from ..envs.vector import PYBULLET_TASKS
+        from ..tasks import TASKS, task_spec
 
         if train.obs != "kin":
             raise ValueError(f"--backend vector has no camera; --obs {train.obs} needs --backend pybullet")
-        if train.task not in PYBULLET_TASKS:
-            raise ValueError(f"--backend vector has no task {train.task!r}; valid: {', '.join(PYBULLET_TASKS)}")
+        if task_spec(train.task).vector is None:
+            valid = [name for name, spec in TASKS.items() if spec.vector]
+            raise ValueError(f"--backend vector has no task {train.task!r}; valid: {', '.join(valid)}")
         if load_scenario(train.task, train.scenario).occluders:
             raise ValueError(f"--scenario {train.scenario} has occluders, which --backend vector does not model; "
                              "use --backend pybullet")
@@ -84,7 +85,7 @@ class EnvInfo:
 def describe_env(train: TrainConfig, ppo: PPOConfig):
     """``(EnvInfo, env)``: the spec an agent records and one single env (PyBullet, or the --env-id env),
     which the caller keeps for evaluation or closes."""
-    from ..training.agent import env_spec_of, observation_spec
+    from ..agents import env_spec_of, observation_spec
 
     if ppo.env_id is not None:
         from .envs import gym_env_dt_s, make_gym_env
@@ -125,8 +126,8 @@ def warm_start_source(train: TrainConfig, ppo: PPOConfig, info: EnvInfo):
     """
     if ppo.init_from is None:
         return None
-    from ..training import load_agent
-    from ..training.multi_agent import is_multi_task
+    from ..agents import load_agent
+    from ..tasks import task_spec
 
     agent = load_agent(ppo.init_from)
     have, want = agent.env_spec, info.spec
@@ -134,7 +135,7 @@ def warm_start_source(train: TrainConfig, ppo: PPOConfig, info: EnvInfo):
     problems = []
     if config.core != train.arch:
         problems.append(f"its core is {config.core!r}, not --arch {train.arch}")
-    if is_multi_task(have.get("task")):
+    if task_spec(have.get("task")).team:
         problems.append(f"it was trained on the multi-agent task {have.get('task')!r}")
     for key, option in (("obs", "--obs"), ("act", "--act"), ("env_id", "--task or --env-id")):
         if have.get(key) != want.get(key):

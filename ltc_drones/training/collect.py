@@ -21,21 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
 from ..atomic import write_json_atomic
 from ..control.protocol import Controller
 from ..parallel import process_pool
 from ..seeding import SCHEME, check_training_seed, demo_seeds
-from .multi_agent import (
-    agent_observation_space,
-    check_num_drones,
-    fly_labelled_team_episode,
-    is_multi_env,
-    is_multi_task,
-    make_task_env,
-    make_task_expert,
-    task_env_id,
-)
+from ..tasks import agent_observation_space, check_num_drones, is_team_env, make_env, make_expert, task_spec
+from ..version import __version__
+from .multi_agent import fly_labelled_team_episode
 from .storage import (
     FORMAT,
     MANIFEST,
@@ -66,11 +58,11 @@ class CollectSpec:
     def __post_init__(self) -> None:
         check_training_seed(self.base_seed, "base_seed")
         if self.multi:
-            check_num_drones(self.num_drones)
+            check_num_drones(self.task, self.num_drones, "--num-drones")
 
     @property
     def multi(self) -> bool:
-        return is_multi_task(self.task)
+        return task_spec(self.task).team
 
     @property
     def team_size(self) -> int:
@@ -79,8 +71,8 @@ class CollectSpec:
 
     def make_env(self):
         """The env: Gymnasium for a single-agent task, PettingZoo for a multi-agent one."""
-        return make_task_env(self.task, obs=self.obs, act=self.act, scenario=self.scenario,
-                             physics_hz=self.physics_hz, ctrl_hz=self.ctrl_hz, num_drones=self.num_drones)
+        return make_env(self.task, obs=self.obs, act=self.act, scenario=self.scenario, physics_hz=self.physics_hz,
+                        ctrl_hz=self.ctrl_hz, num_drones=self.num_drones if self.multi else None)
 
     def manifest(self, source: str = "expert") -> dict:
         env = self.make_env()
@@ -90,7 +82,7 @@ class CollectSpec:
         kin = space["kin"] if "kin" in getattr(space, "spaces", {}) else (space if self.obs == "kin" else None)
         manifest = {
             "format": FORMAT, "schema_version": SCHEMA_VERSION, "package_version": __version__,
-            "env_id": task_env_id(self.task), "task": self.task, "obs": self.obs, "act": self.act,
+            "env_id": task_spec(self.task).env_id, "task": self.task, "obs": self.obs, "act": self.act,
             "scenario": self.scenario, "physics_hz": self.physics_hz, "ctrl_hz": self.ctrl_hz,
             "image_hw": [cam.height, cam.width], "kin_dim": 0 if kin is None else int(kin.shape[0]),
             "base_seed": self.base_seed, "source": source, "seeding": SCHEME,
@@ -151,7 +143,7 @@ def fly_labelled(env, expert: Controller, seed: int, **kwargs) -> list[dict[str,
     ``kwargs`` (learner, beta, mix_rng, takeover_steps) as in :func:`fly_labelled_episode` and
     :func:`~ltc_drones.training.multi_agent.fly_labelled_team_episode`.
     """
-    if is_multi_env(env):
+    if is_team_env(env):
         return fly_labelled_team_episode(env, expert, seed, **kwargs)
     return [fly_labelled_episode(env, expert, seed, **kwargs)]
 
@@ -167,7 +159,7 @@ def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, in
     if spec not in _WORKER_ENV:
         _WORKER_ENV.clear()
         env = spec.make_env()
-        _WORKER_ENV[spec] = (env, make_task_expert(env))
+        _WORKER_ENV[spec] = (env, make_expert(env))
     env, expert = _WORKER_ENV[spec]
     shards = fly_labelled(env, expert, demo_seeds(spec.base_seed, index + 1)[index])
     write_team_episode(Path(folder), index, shards)

@@ -109,10 +109,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         from ..envs.actions import ACT_MODES
-        from ..envs.base import OBS_MODES
-        from ..envs.scenario import TASKS
         from ..models import CORE_NAMES
         from ..models.perception import POOLS
+        from ..tasks import OBS_MODES, TASKS, check_num_drones
 
         for name, what, valid in (("task", "tasks", TASKS), ("obs", "observation modes", OBS_MODES),
                                   ("act", "action modes", ACT_MODES), ("arch", "architectures", CORE_NAMES),
@@ -123,9 +122,7 @@ class TrainConfig:
                                  f"(option --{name.replace('_', '-')})")
         object.__setattr__(self, "data", tuple(str(d) for d in self.data))
         if self.multi:
-            from .multi_agent import check_num_drones
-
-            check_num_drones(self.num_drones)
+            check_num_drones(self.task, self.num_drones, "--num-drones")
         else:
             _check_int("num_drones", self.num_drones, 1)
         try:
@@ -184,9 +181,9 @@ class TrainConfig:
     @property
     def multi(self) -> bool:
         """Whether the task is a multi-agent task (one shared policy flies ``num_drones`` drones)."""
-        from .multi_agent import is_multi_task
+        from ..tasks import task_spec
 
-        return is_multi_task(self.task)
+        return task_spec(self.task).team
 
     @property
     def default_data_folder(self) -> str:

@@ -21,8 +21,9 @@ from ..atomic import write_json_atomic
 from ..control.protocol import Controller
 from ..envs.rollout import success_rate
 from ..seeding import dagger_seeds
+from ..tasks import is_team_env, team_size
 from .collect import fly_labelled
-from .multi_agent import is_multi_env, team_size, team_success_rate
+from .multi_agent import team_success_rate
 from .storage import MANIFEST, completed_team_episodes, load_episode, write_episode
 
 
@@ -39,7 +40,7 @@ def fly_round(env, learner: Controller, expert: Controller, folder: Path, manife
 
     folder.mkdir(parents=True, exist_ok=True)
     n = team_size(env)
-    if is_multi_env(env):  # this env's team size, whatever the expert data had
+    if is_team_env(env):  # this env's team size, whatever the expert data had
         manifest = {**manifest, "num_drones": n}
     write_json_atomic(folder / MANIFEST, {**manifest, "base_seed": training_seed, "round": round_index,
                                           "source": "dagger", "beta": beta, "episodes_requested": episodes})
@@ -64,6 +65,6 @@ def fly_round(env, learner: Controller, expert: Controller, folder: Path, manife
 def closed_loop_success(env, agent: Controller, seeds) -> float:
     """Fraction of episodes (one per seed) the agent alone succeeds in; on a multi-agent env, the fraction in
     which every agent (all flown by ``agent``) succeeded."""
-    if is_multi_env(env):
+    if is_team_env(env):
         return team_success_rate(env, agent, seeds)
     return success_rate(env, agent, seeds)

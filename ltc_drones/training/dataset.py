@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..tasks import task_spec
 from .storage import DatasetError, check_manifest_matches, completed_episodes, load_episode, read_manifest
 
 
@@ -75,9 +76,7 @@ class DemoDataset:
 
     def check_env(self, task: str | None = None, obs: str | None = None, act: str | None = None) -> None:
         """Raise :class:`DatasetError` if the data were collected for another env."""
-        from .multi_agent import task_env_id
-
-        wanted = {"env_id": task_env_id(task) if task else None, "obs": obs, "act": act}
+        wanted = {"env_id": task_spec(task).env_id if task else None, "obs": obs, "act": act}
         wanted = {k: v for k, v in wanted.items() if v is not None}
         check_manifest_matches(self.manifest, wanted, self.episodes[0].folder,
                                "pass demonstrations of this env with --data, or leave --data out to collect them")

@@ -34,18 +34,18 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..agents import Agent, env_spec_of
+from ..agents.checkpoint import read_checkpoint, save_checkpoint
 from ..atomic import write_json_atomic
 from ..models import Policy, PolicyConfig
 from ..seeding import selection_seeds
-from .agent import Agent, env_spec_of
+from ..tasks import make_env, make_expert
 from .augment import augment_images
-from .checkpoint import read_checkpoint, save_checkpoint
 from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
 from .dagger import closed_loop_success, fly_round
 from .dataset import DemoDataset
 from .metrics_log import MetricsLog
-from .multi_agent import make_task_env, make_task_expert
 from .storage import read_manifest
 
 LTC_CORES = ("ltc", "ltc-ncp")
@@ -111,8 +111,9 @@ class Trainer:
 
     def _make_env(self):
         m = self.dataset.manifest
-        return make_task_env(self.cfg.task, obs=self.cfg.obs, act=self.cfg.act, scenario=self.cfg.scenario,
-                             physics_hz=m["physics_hz"], ctrl_hz=m["ctrl_hz"], num_drones=self.cfg.num_drones)
+        return make_env(self.cfg.task, obs=self.cfg.obs, act=self.cfg.act, scenario=self.cfg.scenario,
+                        physics_hz=m["physics_hz"], ctrl_hz=m["ctrl_hz"],
+                        num_drones=self.cfg.num_drones if self.cfg.multi else None)
 
     # ---- checkpoints ------------------------------------------------------------------------
     def _rng_state(self) -> dict[str, Any]:
@@ -219,7 +220,7 @@ class Trainer:
         beta = cfg.dagger_beta * 0.5**r
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
         takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
-        stats = fly_round(self.env, agent, make_task_expert(self.env), self.round_folder(r), manifest,
+        stats = fly_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest,
                           cfg.dagger_episodes, beta, cfg.seed, r, progress=self.progress, takeover_steps=takeover)
         self.dataset_add_round(r)
         st["wall_time_s"] += time.perf_counter() - t0

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ltc_drones.training import load_agent
+from ltc_drones.agents import load_agent
 
 AGENTS = Path(__file__).resolve().parents[2] / "agents"
 

@@ -6,9 +6,10 @@ import sys
 import numpy as np
 import pytest
 
-from ltc_drones.control import SCRIPTED, ConstantAction, Controller, make_expert, make_scripted
+from ltc_drones.control import SCRIPTED, ConstantAction, Controller, make_scripted
 from ltc_drones.envs import make_env
 from ltc_drones.envs.rollout import run_episode
+from ltc_drones.tasks import make_expert
 
 
 def test_protocol_is_importable_without_torch():

@@ -7,7 +7,7 @@ import numpy as np
 import pybullet as pb
 import pytest
 
-from ltc_drones.control import make_expert, make_scripted
+from ltc_drones.control import make_scripted
 from ltc_drones.diagnostics.interventions import (
     InterventionConfig,
     response,
@@ -17,6 +17,7 @@ from ltc_drones.diagnostics.interventions import (
 from ltc_drones.envs import make_env
 from ltc_drones.envs.camera import SEG_TARGET
 from ltc_drones.sim.rotation import yaw_of
+from ltc_drones.tasks import make_expert
 
 SEEDS = (3, 7)
 DT = 1 / 30

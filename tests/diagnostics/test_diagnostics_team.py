@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 import torch
 
+from ltc_drones.agents import env_spec_of
+from ltc_drones.agents.checkpoint import save_checkpoint
 from ltc_drones.cli import main
 from ltc_drones.diagnostics import region_ratios, step_attention
 from ltc_drones.diagnostics.attention import StepAttention
 from ltc_drones.diagnostics.summary import EpisodeLog, pool_agents
 from ltc_drones.diagnostics.team import CONTRAST, CONTRAST_KEY
 from ltc_drones.envs.camera import SEG_DRONE, SEG_GROUND, SEG_SKY, SEG_TARGET
-from ltc_drones.envs.multi import make_multi_env
 from ltc_drones.models import Policy, PolicyConfig
 from ltc_drones.sim.state import RigidBodyState
-from ltc_drones.training.agent import env_spec_of
-from ltc_drones.training.checkpoint import save_checkpoint
+from ltc_drones.tasks import make_env as make_team_env
 
 torch.set_num_threads(1)
 DT = 1 / 30
@@ -70,7 +70,7 @@ def rgb_policy() -> Policy:
 
 
 def test_a_follower_view_with_the_other_drone_gives_a_drone_ratio():
-    env = make_multi_env("multi-follow", num_drones=2, obs="rgb")
+    env = make_team_env("multi-follow", num_drones=2, obs="rgb")
     try:
         env.reset(seed=0)
         s = env.sim.states[0]
@@ -90,7 +90,7 @@ def team_agents(tmp_path_factory):
     folder = tmp_path_factory.mktemp("agents")
     out = {}
     for obs in ("rgb", "kin"):
-        env = make_multi_env("multi-follow", num_drones=2, obs=obs)
+        env = make_team_env("multi-follow", num_drones=2, obs=obs)
         spec = env_spec_of(env, "multi-follow", "nominal")
         dim = env.observation_space("drone_0").shape[0] if obs == "kin" else None
         env.close()

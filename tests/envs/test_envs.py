@@ -9,10 +9,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import ltc_drones  # noqa: F401 - registers the ids
-from ltc_drones.envs import ENV_IDS, ScenarioError, make_env
+from ltc_drones.envs import ScenarioError, make_env
 from ltc_drones.envs.camera import SEG_TARGET
+from ltc_drones.tasks import SINGLE_TASKS, task_spec
 
-TASKS = list(ENV_IDS)
+TASKS = list(SINGLE_TASKS)
 
 
 # Hover has no visible goal and refuses image observations (tests/envs/test_tasks.py).
@@ -22,7 +23,7 @@ MODES = [(task, obs) for task in TASKS for obs in ("kin", "rgb", "rgb_kin") if t
 @pytest.mark.parametrize("act", ["vel", "rpm", "ctbr"])
 @pytest.mark.parametrize("task, obs", MODES)
 def test_check_env_in_every_mode(task, obs, act):
-    env = gym.make(ENV_IDS[task], obs=obs, act=act, render_mode="rgb_array")
+    env = gym.make(task_spec(task).env_id, obs=obs, act=act, render_mode="rgb_array")
     check_env(env.unwrapped, skip_render_check=False)
     env.close()
 
@@ -213,7 +214,7 @@ class TracingExpert:
     """The expert, recording every observation it is given; works as ``act(obs)`` or as a controller."""
 
     def __init__(self, env):
-        from ltc_drones.control import make_expert
+        from ltc_drones.tasks import make_expert
 
         self.expert = make_expert(env)
         self.trace = []

@@ -12,10 +12,7 @@ from pettingzoo.test import parallel_api_test
 from ltc_drones.control.team import TeamExpert
 from ltc_drones.envs.camera import CameraConfig
 from ltc_drones.envs.multi import (
-    MAX_DRONES,
-    MIN_DRONES,
     MULTI_KIN_DIM,
-    make_multi_env,
     multi_fly_to_target,
     multi_follow,
 )
@@ -23,6 +20,7 @@ from ltc_drones.envs.observations import PROPRIO_DIM
 from ltc_drones.sim.forces import ForceConfig, downwash_force_world_n
 from ltc_drones.sim.state import RigidBodyState
 from ltc_drones.sim.world import HIDDEN_POS_M
+from ltc_drones.tasks import MAX_DRONES, MIN_DRONES, make_env
 
 CTORS = {"multi-follow": multi_follow, "multi-fly-to-target": multi_fly_to_target}
 TASKS = list(CTORS)
@@ -368,7 +366,7 @@ def test_unknown_options_are_refused(kwargs, match):
     with pytest.raises(ValueError, match=match):
         multi_fly_to_target(num_drones=2, **kwargs)
     with pytest.raises(ValueError, match="multi-follow"):
-        make_multi_env("multi-hover")
+        make_env("multi-hover")
 
 
 def test_missing_or_malformed_actions_are_refused():

@@ -6,10 +6,10 @@ import inspect
 import numpy as np
 import pytest
 
-from ltc_drones.control import make_expert
-from ltc_drones.envs import ENV_IDS, make_env
+from ltc_drones.envs import make_env
+from ltc_drones.tasks import SINGLE_TASKS, make_expert
 
-TASKS = list(ENV_IDS)
+TASKS = list(SINGLE_TASKS)
 SEEDS = range(10)
 
 

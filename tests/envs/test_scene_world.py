@@ -8,14 +8,14 @@ import numpy as np
 import pybullet as pb
 import pytest
 
-from ltc_drones.control import make_expert
-from ltc_drones.envs import ENV_IDS, make_env
+from ltc_drones.envs import make_env
 from ltc_drones.envs.camera import SEG_GROUND, SEG_SKY, SEG_TARGET
 from ltc_drones.envs.rollout import run_episode
 from ltc_drones.envs.scenery import CORRIDOR_CLEARANCE_M, SEG_SCENERY, corridor_distance
 from ltc_drones.sim.rotation import tilt_of
+from ltc_drones.tasks import SINGLE_TASKS, make_expert
 
-TASKS = list(ENV_IDS)
+TASKS = list(SINGLE_TASKS)
 
 
 def scenery_poses(env):

@@ -7,10 +7,10 @@ import numpy as np
 import pybullet as pb
 import pytest
 
-from ltc_drones.control import make_expert
 from ltc_drones.envs import load_scenario, make_env
 from ltc_drones.envs.base import KIN_DIM, PROPRIO_DIM
 from ltc_drones.envs.scenario import scenario_from_dict
+from ltc_drones.tasks import make_expert
 
 
 def act_fn(expert):

@@ -7,11 +7,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from ltc_drones.control import make_expert
-from ltc_drones.envs import make_env
-from ltc_drones.envs.vector import make_vector
 from ltc_drones.envs.vector.dynamics import BatchQuadrotor
 from ltc_drones.sim import QuadrotorParams, RigidBodyState, SimClock, Simulation, euler_to_quat
+from ltc_drones.tasks import make_env, make_expert
+
+
+def make_vector(task, **kwargs):
+    return make_env(task, backend="vector", **kwargs)
+
 
 POS_TOL_M = 1e-6
 LOADED = 1  # the env index the PyBullet episode is copied into; the others fly their own episodes
@@ -280,8 +283,13 @@ def test_make_vector_accepts_gymnasium_ids():
     assert env.task_name == "hover"
 
 
-def test_make_vector_is_importable_from_ltc_drones_envs():
-    import ltc_drones.envs as envs
-    from ltc_drones.envs.vector import make_vector
+def test_the_vector_backend_is_a_gymnasium_vector_env_made_by_the_registry():
+    import gymnasium as gym
 
-    assert envs.make_vector is make_vector
+    import ltc_drones.envs as envs
+
+    assert envs.make_env is make_env
+    env = make_vector("fly-to-target", num_envs=3, seed=0)
+    assert isinstance(env, gym.vector.VectorEnv) and env.num_envs == 3
+    with pytest.raises(ValueError, match="vector backend has no task 'multi-follow'"):
+        make_vector("multi-follow", num_envs=2)

@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from ltc_drones.cli import main as cli_main
-from ltc_drones.envs.multi import make_multi_env
 from ltc_drones.envs.multi.rollout import TeamEpisodeRecord
 from ltc_drones.evaluation import EvaluationError, evaluate, record_team_episode
 from ltc_drones.evaluation import evaluator as evaluator_module
@@ -20,6 +19,7 @@ from ltc_drones.evaluation.grid import GridError, grid_from_dict
 from ltc_drones.evaluation.metrics import wilson_interval
 from ltc_drones.evaluation.team import summarize_team, team_episode_metrics
 from ltc_drones.evaluation.video import upscale_nearest
+from ltc_drones.tasks import make_env as make_team_env
 
 torch.set_num_threads(1)
 KIN_AGENT = "agents/fly-to-target__ltc-ncp__kin"
@@ -162,11 +162,11 @@ def test_scripted_controllers_fly_every_agent(short):
 @pytest.fixture(scope="module")
 def team_agent(tmp_path_factory):
     """An untrained shared policy saved as if trained on multi-follow with 2 drones, kin observations."""
+    from ltc_drones.agents import env_spec_of
+    from ltc_drones.agents.checkpoint import save_checkpoint
     from ltc_drones.models import Policy, PolicyConfig
-    from ltc_drones.training.agent import env_spec_of
-    from ltc_drones.training.checkpoint import save_checkpoint
 
-    env = make_multi_env("multi-follow", num_drones=2)
+    env = make_team_env("multi-follow", num_drones=2)
     spec = env_spec_of(env, "multi-follow", "nominal")
     env.close()
     torch.manual_seed(0)
@@ -197,7 +197,7 @@ def test_mismatched_requests_are_refused_before_anything_flies(team_agent, short
     for args, kwargs, message in refusals:
         with pytest.raises(EvaluationError, match=message):
             evaluate(*args, short[:1], 1, progress=False, **kwargs)
-    env = make_multi_env("multi-follow", num_drones=2, obs="rgb")
+    env = make_team_env("multi-follow", num_drones=2, obs="rgb")
     with pytest.raises(ValueError, match="expects observations"):  # an agent never flies an env of another kind
         ControllerSpec.parse(team_agent).build(env)
     env.close()
@@ -222,7 +222,7 @@ def test_cli_evaluate_prints_the_team_table(capsys, tmp_path):
 def test_team_video_shows_the_chase_view_beside_the_chosen_agents_onboard_view(short, tmp_path, capsys):
     import imageio.v2 as imageio
 
-    env = make_multi_env("multi-follow", num_drones=2, scenario=short[0], render_mode="rgb_array")
+    env = make_team_env("multi-follow", num_drones=2, scenario=short[0], render_mode="rgb_array")
     cam = env.camera.config
     env.reset(seed=3)
     chase_h, chase_w = env.render().shape[:2]
@@ -257,7 +257,7 @@ TEAM_GRID = {
 @pytest.mark.parametrize(("change", "message"), [
     ({"num_drones": None}, "give num_drones"),
     ({"num_drones": 12}, "from 2 to 8"),
-    ({"task": "fly-to-target"}, "num_drones applies to multi-agent tasks"),
+    ({"task": "fly-to-target"}, "num_drones applies to the multi-agent tasks"),
     ({"train": {"num_drones": 3}}, "train may not set"),
 ])
 def test_bad_team_grids_are_refused(change, message):

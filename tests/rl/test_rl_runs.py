@@ -11,6 +11,7 @@ import torch
 from rl_helpers import RECURRENT, SMALL
 from stable_baselines3.common.vec_env import VecNormalize
 
+from ltc_drones.agents import env_spec_of, load_agent, save_checkpoint
 from ltc_drones.cli import main
 from ltc_drones.envs import make_env
 from ltc_drones.envs.rollout import run_episode
@@ -19,8 +20,7 @@ from ltc_drones.rl import PPOConfig, start_ppo_run
 from ltc_drones.rl.checkpoint import load_sb3_policy, read_rl_checkpoint
 from ltc_drones.rl.envs import make_gym_env
 from ltc_drones.rl.runner import PPORun
-from ltc_drones.training import TrainConfig, load_agent, save_checkpoint
-from ltc_drones.training.agent import env_spec_of
+from ltc_drones.training import TrainConfig
 
 TINY = {"envs": 2, "n_steps": 16, "total_steps": 64, "minibatches": 2, "n_epochs": 1}
 

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import torch
 
+from ltc_drones.agents import Agent, env_spec_of
 from ltc_drones.control import Controller
 from ltc_drones.envs import make_env
 from ltc_drones.envs.rollout import EpisodeStarts
 from ltc_drones.models import Policy, PolicyConfig
-from ltc_drones.training.agent import Agent, env_spec_of
 
 SEEDS = [11, 12, 13]
 STEPS = 160  # 2-3 episodes per env: the policy below descends and crashes after about 60 steps

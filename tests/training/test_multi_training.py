@@ -5,25 +5,15 @@ import json
 import numpy as np
 import pytest
 
+from ltc_drones.agents import Agent, CheckpointError, env_spec_of, load_agent
 from ltc_drones.control import ConstantAction
 from ltc_drones.control.team import TeamExpert
 from ltc_drones.envs import make_env
-from ltc_drones.envs.multi import make_multi_env
 from ltc_drones.envs.multi.rollout import agent_view_env, run_team_episode
 from ltc_drones.models import Policy, PolicyConfig
 from ltc_drones.seeding import dagger_seeds, demo_seeds
-from ltc_drones.training import (
-    Agent,
-    CheckpointError,
-    CollectSpec,
-    DatasetError,
-    DemoDataset,
-    TrainConfig,
-    collect_demonstrations,
-    load_agent,
-    start_run,
-)
-from ltc_drones.training.agent import env_spec_of
+from ltc_drones.tasks import make_env as make_team_env
+from ltc_drones.training import CollectSpec, DatasetError, DemoDataset, TrainConfig, collect_demonstrations, start_run
 from ltc_drones.training.multi_agent import fly_labelled_team_episode
 from ltc_drones.training.storage import completed_episodes, load_episode, read_manifest
 
@@ -65,7 +55,7 @@ def test_collection_stores_one_expert_labelled_shard_per_agent_and_refills_a_los
         assert np.array_equal(ep["executed"], ep["label"])  # the expert flew what it labelled
         assert bool(ep["team_success"]) == all(bool(shards[2 * (k // 2) + i]["success"]) for i in range(2))
     # Replaying team episode 1 with the team expert flies the stored labels and earns the stored rewards.
-    env = make_multi_env(TASK, num_drones=2, obs="kin")
+    env = make_team_env(TASK, num_drones=2, obs="kin")
     flown = [[], []]
     record = run_team_episode(env, TeamExpert(env), seeds[1], on_transition=lambda actions, infos: [
         flown[i].append(actions[i]) for i, a in enumerate(env.possible_agents) if a in infos])
@@ -92,7 +82,7 @@ def test_collection_stores_one_expert_labelled_shard_per_agent_and_refills_a_los
 
 def test_bad_num_drones_and_where_the_default_data_go():
     for n in (1, 9, 2.0, True):
-        with pytest.raises(ValueError, match=r"flies 2 to 8 drones \(option --num-drones\)"):
+        with pytest.raises(ValueError, match=r"--num-drones=.* is invalid: .* from 2 to 8"):
             TrainConfig(task="multi-follow", num_drones=n)
         with pytest.raises(ValueError, match="--num-drones"):
             CollectSpec("multi-follow", "kin", num_drones=n)
@@ -114,7 +104,7 @@ def test_shared_policy_bc_loss_falls_and_its_checkpoint_flies_each_agent_with_it
     assert (spec["task"], spec["num_drones"], spec["obs"], spec["ctrl_hz"]) == (TASK, 2, "kin", 30)
     assert spec["observation_space"] == {"shape": [22], "dtype": "float32"}
     # Trained with teams of two, it flies a team of three (the policy is per agent).
-    env = make_multi_env(TASK, num_drones=3, obs="kin")
+    env = make_team_env(TASK, num_drones=3, obs="kin")
     agent.check_env(agent_view_env(env))
     agent = load_agent(tmp_path / "run" / "best.pt", env)
     batches, actions = [], []
@@ -139,7 +129,7 @@ def test_dagger_round_flies_the_shared_learner_and_stores_expert_labelled_shards
     assert all(r["eval_success"] in (0.0, 1.0) for r in summary["rounds"])  # team success of one episode
     folder = tmp_path / "run" / "dagger" / "round_00"
     assert read_manifest(folder)["num_drones"] == 2 and len(DemoDataset(folder)) == 2
-    env = make_multi_env(TASK, num_drones=2, obs="kin")
+    env = make_team_env(TASK, num_drones=2, obs="kin")
     env.reset(seed=dagger_seeds(0, 0, 1)[0])
     expert = TeamExpert(env)
     expert.reset(2)
@@ -154,7 +144,7 @@ def test_dagger_round_flies_the_shared_learner_and_stores_expert_labelled_shards
 
 
 def test_team_mixing_draws_per_agent_and_takeover_is_per_agent():
-    env = make_multi_env(TASK, num_drones=2, obs="kin")
+    env = make_team_env(TASK, num_drones=2, obs="kin")
     spin = (0.0, 0.0, 0.0, 1.0)  # yaw at full rate: the target leaves the view again and again
     expert = CountingTeamExpert(env)
     beta, seed = 0.5, 11
@@ -184,7 +174,7 @@ def test_agents_of_one_kind_of_task_are_refused_on_the_other():
         return Agent(policy, env_spec_of(env, task, "nominal"), source=task)
 
     single_env = make_env("fly-to-target", obs="rgb")
-    multi_env = make_multi_env(TASK, num_drones=2, obs="rgb")
+    multi_env = make_team_env(TASK, num_drones=2, obs="rgb")
     single, multi = agent_for(single_env, "fly-to-target"), agent_for(multi_env, TASK)
     # The rgb observation spaces are identical, yet the tasks differ: refused both ways.
     assert single.env_spec["observation_space"] == multi.env_spec["observation_space"]
@@ -195,7 +185,7 @@ def test_agents_of_one_kind_of_task_are_refused_on_the_other():
             single.check_env(env)
         multi.check_env(env)
     single.check_env(single_env)
-    kin_env = make_multi_env(TASK, num_drones=2, obs="kin")
+    kin_env = make_team_env(TASK, num_drones=2, obs="kin")
     with pytest.raises(CheckpointError, match="expects observations"):
         multi.check_env(kin_env)
 

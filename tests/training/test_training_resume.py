@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from ltc_drones.control import SpinInPlace, make_expert
+from ltc_drones.agents.checkpoint import read_checkpoint
+from ltc_drones.control import SpinInPlace
 from ltc_drones.envs import make_env
+from ltc_drones.tasks import make_expert
 from ltc_drones.training import DatasetError, TrainConfig, dagger, resume_run, start_run
-from ltc_drones.training.checkpoint import read_checkpoint
 from ltc_drones.training.collect import fly_labelled_episode
 from ltc_drones.training.runner import Trainer, ensure_demonstrations
 

@@ -8,11 +8,12 @@ import pytest
 import torch
 
 from ltc_drones import load_agent
+from ltc_drones.agents import CheckpointError
+from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.cli import main as cli_main
 from ltc_drones.envs import make_env
 from ltc_drones.models import CORE_NAMES
-from ltc_drones.training import CheckpointError, DemoDataset, TrainConfig, resume_run, start_run
-from ltc_drones.training.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.training import DemoDataset, TrainConfig, resume_run, start_run
 from ltc_drones.training.runner import Trainer
 
 
@@ -54,7 +55,7 @@ def test_dagger_round_adds_relabelled_learner_states(tiny, tmp_path):
     assert np.all(np.abs(ep["label"]) <= 1.0) and len(ep["label"]) == len(ep["obs_kin"])
     # The expert's label at the learner's first state is what the expert would do there.
     env = make_env("fly-to-target", obs="kin")
-    from ltc_drones.control import make_expert
+    from ltc_drones.tasks import make_expert
 
     env.reset(seed=int(ep["seed"]))
     expert = make_expert(env)

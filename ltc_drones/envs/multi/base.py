@@ -45,8 +45,9 @@ from ...sim.rotation import euler_to_quat, tilt_of, yaw_of
 from ...sim.simulation import Simulation
 from ...sim.state import RigidBodyState
 from ...sim.wind import WindConfig
+from ...tasks import check_num_drones, check_obs
 from ..actions import ACT_MODES, make_action_mode
-from ..base import CRASH_TILT_RAD, OBS_MODES
+from ..base import CRASH_TILT_RAD
 from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
 from ..effects import PhysicalShifts
 from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, observation_space, postprocess_image, proprioception
@@ -57,7 +58,6 @@ from .views import DroneAgent
 
 MULTI_KIN_DIM = 9 + PROPRIO_DIM
 """Per-agent ``kin`` vector: goal, look-at point, nearest other drone (body frame, m / 5), proprioception."""
-MIN_DRONES, MAX_DRONES = 2, 8
 PARK_HEIGHT_M = 30.0
 """Done drones wait this high, 60 m apart from everything: beyond every camera's 40 m far plane."""
 
@@ -73,8 +73,6 @@ class MultiDroneEnv(ParallelEnv):
     metadata: ClassVar[dict[str, Any]] = {"name": "", "render_modes": ["rgb_array"], "render_fps": 30,
                                           "is_parallelizable": True}
     TASK: ClassVar[str] = ""
-    SINGLE_AGENT_TASK: ClassVar[str] = ""
-    """The single-agent task each agent's problem resembles (selects its expert)."""
     SUCCESS_TERMINATES: ClassVar[bool] = True
     REWARD_WEIGHTS: ClassVar[dict[str, float]] = {"progress": 1.0, "heading": 0.5, "success": 10.0, "crash": 10.0}
 
@@ -83,10 +81,8 @@ class MultiDroneEnv(ParallelEnv):
                  camera: CameraConfig | None = None, params: QuadrotorParams | None = None,
                  forces: ForceConfig | None = None, velocity_limits: VelocityLimits | None = None,
                  gains: ControllerGains | None = None, reward_weights: dict[str, float] | None = None) -> None:
-        if isinstance(num_drones, bool) or int(num_drones) != num_drones or not MIN_DRONES <= num_drones <= MAX_DRONES:
-            raise ValueError(f"num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {num_drones}")
-        if obs not in OBS_MODES:
-            raise ValueError(f"unknown observation mode {obs!r}; choose one of {', '.join(OBS_MODES)}")
+        check_num_drones(self.TASK, num_drones)
+        check_obs(self.TASK, obs)
         if act not in ACT_MODES:
             raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
         if render_mode not in (None, *self.metadata["render_modes"]):

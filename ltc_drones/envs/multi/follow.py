@@ -48,7 +48,6 @@ class MultiFollowEnv(MultiDroneEnv):
     """
 
     TASK = "multi-follow"
-    SINGLE_AGENT_TASK = "follow-target"
     SUCCESS_TERMINATES = False
     REWARD_WEIGHTS = {"progress": 1.0, "heading": 0.5, "track": 0.5, "success": 10.0, "crash": 10.0}
 

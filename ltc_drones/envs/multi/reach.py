@@ -30,7 +30,6 @@ class MultiFlyToTargetEnv(MultiDroneEnv):
     """
 
     TASK = "multi-fly-to-target"
-    SINGLE_AGENT_TASK = "fly-to-target"
 
     def _build_task(self) -> None:
         s = self.scenario

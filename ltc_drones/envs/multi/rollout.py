@@ -57,7 +57,7 @@ class TeamEpisodeRecord:
 
 def agent_view_env(env) -> SimpleNamespace:
     """A single-agent-looking handle on ``env``'s first agent (``unwrapped``, ``observation_space``),
-    for checks written for single-agent envs such as :meth:`ltc_drones.training.agent.Agent.check_env`."""
+    for checks written for single-agent envs such as :meth:`ltc_drones.agents.Agent.check_env`."""
     first = env.possible_agents[0]
     return SimpleNamespace(unwrapped=env.agent_views[first], observation_space=env.observation_space(first),
                            action_space=env.action_space(first))

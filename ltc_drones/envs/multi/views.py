@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...sim.state import RigidBodyState
+from ...tasks import task_spec
 
 if TYPE_CHECKING:
     from .base import MultiDroneEnv
@@ -30,7 +31,7 @@ class DroneAgent:
 
     @property
     def TASK(self) -> str:  # noqa: N802 - mirrors the single-agent envs' class attribute
-        return self.env.SINGLE_AGENT_TASK
+        return task_spec(self.env.TASK).single_agent_task
 
     @property
     def state(self) -> RigidBodyState:

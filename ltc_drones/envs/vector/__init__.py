@@ -1,6 +1,6 @@
 """A vectorised explicit-dynamics backend: N drones of one task stepped together in numpy.
 
-``make_vector("fly-to-target", num_envs=1024, obs="kin", act="vel", seed=0)`` returns a
+``ltc_drones.tasks.make_env("fly-to-target", backend="vector", num_envs=1024, seed=0)`` returns a
 Gymnasium ``VectorEnv`` (next-step autoreset) with the PyBullet env's ``kin`` observations,
 rewards, success, crash and time-limit rules, for state-based training (no camera): at 1,024 drones
 about a hundred times the PyBullet env's steps per second (``scripts/bench_env.py``).
@@ -11,6 +11,6 @@ latency and a weak motor), :mod:`.layout` (episode layouts), :mod:`.tasks` (task
 :mod:`.env` (the ``VectorEnv``).
 """
 
-from .env import PYBULLET_TASKS, VectorDroneEnv, make_vector
+from .env import VectorDroneEnv
 
-__all__ = ["PYBULLET_TASKS", "VectorDroneEnv", "make_vector"]
+__all__ = ["VectorDroneEnv"]

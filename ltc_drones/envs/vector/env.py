@@ -1,6 +1,6 @@
 """A Gymnasium ``VectorEnv`` of N drones on the batched explicit dynamics (no PyBullet, no camera).
 
-See :class:`VectorDroneEnv` for the spec; :func:`ltc_drones.envs.vector.make_vector` builds one.
+See :class:`VectorDroneEnv` for the spec; ``ltc_drones.tasks.make_env(task, backend="vector", num_envs=N)`` builds one.
 """
 
 from __future__ import annotations
@@ -18,23 +18,17 @@ from ...control.cascade import ControllerGains, VelocityLimits
 from ...sim.forces import ForceConfig
 from ...sim.params import QuadrotorParams, SimClock
 from ...sim.state import RigidBodyState
+from ...tasks import task_spec
 from ..actions import ACT_MODES
 from ..base import CRASH_TILT_RAD
 from ..camera import CameraConfig
-from ..fly_to_target import FlyToTargetEnv
-from ..follow_target import FollowTargetEnv
-from ..hiking import HikingEnv
-from ..hover import HoverEnv
 from ..observations import KIN_BOUND, KIN_DIM, KIN_SCALES
 from ..scenario import Scenario, load_scenario
 from .dynamics import heading_cos_sin, rotate_back
 from .layout import LayoutSampler
-from .tasks import TASKS, TIME_EPS_S
+from .tasks import TIME_EPS_S
 from .world import BatchWorld
 
-PYBULLET_TASKS = {"hover": HoverEnv, "fly-to-target": FlyToTargetEnv, "follow-target": FollowTargetEnv,
-                  "hiking": HikingEnv}
-"""The PyBullet env of each task: its reward weights and success rule are the vector env's."""
 _COS_CRASH_TILT = math.cos(CRASH_TILT_RAD)
 
 
@@ -104,8 +98,9 @@ class VectorDroneEnv(gym.vector.VectorEnv):
                  ctrl_hz: int = 30, params: QuadrotorParams | None = None, forces: ForceConfig | None = None,
                  velocity_limits: VelocityLimits | None = None, gains: ControllerGains | None = None,
                  reward_weights: dict[str, float] | None = None, camera: CameraConfig | None = None) -> None:
-        if task not in PYBULLET_TASKS:
-            raise ValueError(f"unknown task {task!r} for the vector backend; valid tasks: {', '.join(PYBULLET_TASKS)}")
+        spec = task_spec(task)
+        vector_task = spec.vector_class  # refuses a task the backend lacks
+        task = spec.name
         if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
             raise ValueError(f"num_envs must be a whole number >= 1, got {num_envs!r}")
         if obs != "kin":
@@ -122,7 +117,7 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         self.clock = SimClock(physics_hz, ctrl_hz)
         self.params = params or QuadrotorParams()
         self.velocity_limits = velocity_limits or VelocityLimits()
-        pybullet_env = PYBULLET_TASKS[task]
+        pybullet_env = spec.env_class  # its reward weights and success rule are the vector env's
         weights = dict(pybullet_env.REWARD_WEIGHTS)
         unknown = set(reward_weights or {}) - set(weights)
         if unknown:
@@ -135,7 +130,7 @@ class VectorDroneEnv(gym.vector.VectorEnv):
         self.world = BatchWorld(self.params, self.clock, forces, act, self.velocity_limits, gains or ControllerGains(),
                                 self.scenario, n, self.episode_steps)
         self.quad = self.world.quad
-        self.task = TASKS[task](self.scenario, n, dt, weights)
+        self.task = vector_task(self.scenario, n, dt, weights)
         self.sampler = LayoutSampler(task, self.scenario, camera or CameraConfig(), self.episode_steps)
         self.view = self.sampler.view
         self.single_observation_space = spaces.Box(-KIN_BOUND, KIN_BOUND, (KIN_DIM,), dtype=np.float32)
@@ -371,19 +366,3 @@ def _steps_to_reach(duration_s: float, dt_s: float) -> int:
     while k * dt_s < duration_s - TIME_EPS_S:
         k += 1
     return k
-
-
-def make_vector(task: str, num_envs: int = 1024, obs: str = "kin", act: str = "vel", seed: int | None = None,
-                **kwargs) -> VectorDroneEnv:
-    """A :class:`VectorDroneEnv` of ``task`` (a task key such as ``"fly-to-target"`` or its Gymnasium id).
-
-    Example::
-
-        envs = make_vector("fly-to-target", num_envs=1024, seed=0)
-        obs, info = envs.reset()
-        obs, reward, terminated, truncated, info = envs.step(envs.action_space.sample())
-    """
-    from ..registration import ENV_IDS
-
-    by_id = {env_id: key for key, env_id in ENV_IDS.items()}
-    return VectorDroneEnv(by_id.get(task, task), num_envs, obs=obs, act=act, seed=seed, **kwargs)

@@ -265,6 +265,3 @@ class HikingTask(BatchTask):
         m = self.markers_m.shape[0]
         return {"marker": np.where(self.reached, self.weights["success"] / m, 0.0)}
 
-
-TASKS = {"hover": HoverTask, "fly-to-target": FlyToTargetTask, "follow-target": FollowTargetTask,
-         "hiking": HikingTask}

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..models import Policy
-from .checkpoint import CheckpointError, policy_from_checkpoint, read_checkpoint
-from .multi_agent import agent_observation_space, is_multi_env, is_multi_task, task_env_id, team_size
+from ..tasks import agent_observation_space, is_team_env, task_spec, team_size
+from .checkpoint import CheckpointError
+from .normalizer import ObservationNormalizer
 
 
 def observation_spec(space) -> dict[str, Any]:
@@ -27,20 +26,20 @@ def env_spec_of(env, task: str, scenario: str) -> dict[str, Any]:
     """What a checkpoint records of the env it was trained in; for a multi-agent env, one agent's observation
     space and ``num_drones`` (the policy flies each agent; it may fly teams of another size)."""
     base = env.unwrapped
-    spec = {"task": task, "env_id": task_env_id(task) if is_multi_env(env) else (env.spec.id if env.spec else None),
+    spec = {"task": task, "env_id": task_spec(task).env_id if is_team_env(env) else (env.spec.id if env.spec else None),
             "obs": base.obs_mode, "act": base.act_mode, "scenario": scenario, "ctrl_hz": base.clock.ctrl_hz,
             "physics_hz": base.clock.physics_hz, "observation_space": observation_spec(agent_observation_space(env))}
-    if is_multi_env(env):
+    if is_team_env(env):
         spec["num_drones"] = team_size(env)
     return spec
 
 
 def _multi_owner(env):
     """The multi-agent env behind ``env`` (itself, or the env of an ``agent_view_env`` handle), else None."""
-    if is_multi_env(env):
+    if is_team_env(env):
         return env
     owner = getattr(getattr(env, "unwrapped", None), "env", None)
-    return owner if is_multi_env(owner) else None
+    return owner if is_team_env(owner) else None
 
 
 class Agent:
@@ -88,13 +87,14 @@ class Agent:
         """
         owner = _multi_owner(env)
         task = self.env_spec.get("task")
-        if is_multi_task(task) and owner is None:
+        team = task_spec(task).team
+        if team and owner is None:
             raise CheckpointError(
                 f"agent {self.source} was trained on the multi-agent task {task!r} (one policy flying each of "
                 f"{self.env_spec.get('num_drones')} drones) and flies multi-agent envs only, not the single-agent "
-                f"{type(env.unwrapped).__name__}; fly it in ltc_drones.envs.multi.make_multi_env({task!r}, ...)"
+                f"{type(env.unwrapped).__name__}; fly it in ltc_drones.tasks.make_env({task!r}, num_drones=N)"
             )
-        if owner is not None and not is_multi_task(task):
+        if owner is not None and not team:
             raise CheckpointError(
                 f"agent {self.source} was trained on the single-agent task {task!r} and does not fly the "
                 f"multi-agent {owner.TASK!r} env; train one there with ltc-drones train --task {owner.TASK}"
@@ -148,54 +148,7 @@ class Agent:
         return arr.ndim == (3 if self.obs_mode == "rgb" else kin_ndim)
 
 
-class ObservationNormalizer:
-    """``clip((x - mean) / sqrt(var + epsilon), -clip, clip)`` as float32 on state vectors, exactly as the
-    ``VecNormalize`` a PPO agent was trained behind (its statistics are ``env_spec["obs_normalization"]``,
-    written by :func:`ltc_drones.rl.envs.normalization_spec`; ``keys`` names the ``kin`` vector or dict entry)."""
-
-    def __init__(self, stats: dict[str, tuple[np.ndarray, np.ndarray]], epsilon: float, clip: float) -> None:
-        self.stats, self.epsilon, self.clip = stats, epsilon, clip
-
-    @classmethod
-    def from_spec(cls, spec: dict[str, Any] | None) -> ObservationNormalizer | None:
-        if spec is None:
-            return None
-        stats = {k: (np.asarray(v["mean"], dtype=float), np.asarray(v["var"], dtype=float))
-                 for k, v in spec["keys"].items()}
-        return cls(stats, float(spec["epsilon"]), float(spec["clip"]))
-
-    def _one(self, x, key: str) -> np.ndarray:
-        mean, var = self.stats[key]
-        return np.clip((np.asarray(x) - mean) / np.sqrt(var + self.epsilon), -self.clip, self.clip).astype(np.float32)
-
-    def __call__(self, obs):
-        if isinstance(obs, dict):
-            return {k: self._one(v, k) if k in self.stats else v for k, v in obs.items()}
-        return self._one(obs, "kin")
-
-
 def _add_batch(obs):
     if isinstance(obs, dict):
         return {k: torch.as_tensor(np.asarray(v)[None]) for k, v in obs.items()}
     return torch.as_tensor(np.asarray(obs)[None])
-
-
-def load_agent(path: str | os.PathLike, env=None) -> Agent:
-    """Load an agent from a checkpoint file (or a folder holding ``agent.pt`` / ``best.pt``).
-
-    Raises:
-        CheckpointError: corrupt file, another schema version, or (with ``env``) another observation space.
-    """
-    path = Path(path)
-    if path.is_dir():
-        for name in ("agent.pt", "best.pt", "last.pt"):
-            if (path / name).is_file():
-                path = path / name
-                break
-        else:
-            raise FileNotFoundError(f"{path} holds no agent.pt, best.pt or last.pt")
-    payload = read_checkpoint(path)
-    agent = Agent(policy_from_checkpoint(payload, path), payload["env"], source=str(path))
-    if env is not None:
-        agent.check_env(env)
-    return agent

@@ -20,10 +20,10 @@ from typing import Any
 
 import torch
 
-from .. import __version__
 from ..atomic import write_atomic
 from ..models import Policy, PolicyFileError
 from ..models.policy_io import CHECKPOINT_FORMAT, CHECKPOINT_SCHEMA_VERSION, policy_from_weights
+from ..version import __version__
 
 FORMAT = CHECKPOINT_FORMAT
 SCHEMA_VERSION = CHECKPOINT_SCHEMA_VERSION
