@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 # Written so that this file does not match its own patterns.
 FORBIDDEN = {
     "a path into the parent folder's shared directory": re.compile(r"\.\./shared"),
-    "a design document the repository does not contain": re.compile(r"DESIGN\.md|DESIGN §"),
+    "a design document the repository does not contain": re.compile(r"DESIGN\.md|DESIGN[ ]§"),
     "a PyBullet notes file the repository does not contain": re.compile(r"PYBULLET_NOTE[S]"),
     "an issue number": re.compile(r"\bissues?\s*#?\s*\d+|(?:^|[\s(])#\d+\b|\bitem \d+ of (?:the )?issue",
                                   re.IGNORECASE),
