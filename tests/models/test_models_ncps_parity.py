@@ -15,7 +15,7 @@ ncps_wirings = pytest.importorskip("ncps.wirings")
 
 from ltc_drones.models import from_ncps  # noqa: E402
 
-TOL = 1e-12  # float64; the README states this bound (measured differences are ~1e-15)
+TOL = 1e-12  # float64; docs/cores.md states this bound (measured differences are ~1e-15)
 B, T, F = 3, 9, 5
 
 
