@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: the CPU wheel on these machines (a looser spec pulls a multi-GB CUDA build).
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[dev,multi,ray,diagnostics,rl]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,multi,ray,diagnostics,rl,docs]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -26,5 +26,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench_env.py
 
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info site

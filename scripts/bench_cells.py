@@ -166,7 +166,7 @@ def find(rows: list[Row], prefix: str) -> Row | None:
 
 
 def targets(rows: list[Row]) -> list[str]:
-    """The issue's acceptance checks, computed from this run."""
+    """The speed targets of the cores (against ncps), checked on this run."""
     ours, fused = find(rows, "ours: ltc-ncp (AutoNCP"), find(rows, "ours: ltc-ncp, pure")
     n_eager = find(rows, "ncps: LTC AutoNCP 19 (6 unfolds) [eager]")
     n_comp = find(rows, "ncps: LTC AutoNCP 19 (6 unfolds) [torch")
@@ -225,7 +225,7 @@ def render(rows: list[Row], command: str) -> str:
     for r in rows:
         ratio = f"{ref.fwdbwd_ms / r.fwdbwd_ms:.1f}x" if ref else "-"
         lines.append(f"| {r.name} | {r.params} | {r.fwd_ms:.2f} | {r.fwdbwd_ms:.2f} | {r.step_us:.1f} | {ratio} |")
-    lines += ["", "## Targets (issue 3)", "", *targets(rows), ""]
+    lines += ["", "## Targets", "", *targets(rows), ""]
     return "\n".join(lines)
 
 

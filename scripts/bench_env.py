@@ -10,10 +10,10 @@ Prints, for ``kin``/``rpm``, ``kin``/``vel`` and ``rgb``/``vel`` at 64×48, the 
 of raw PyBullet stepping (4 rotor forces + a yaw torque + state reads per physics step), and the
 ratio of each to that ceiling.
 
-Then the vectorised explicit backend (issue 11): ``make_env(task, backend="vector", num_envs=N)``
+Then the vectorised explicit backend: ``make_env(task, backend="vector", num_envs=N)``
 with each of ``--vector-drones``, stepped for about ``--vector-seconds`` with pre-drawn random actions,
 episodes autoresetting as they end; printed as drone-steps/s (N × vector steps/s), with the ratio to the
-PyBullet env's ``kin``/``vel`` row of the same run and the verdict against DESIGN.md §7 at 1,024 drones.
+PyBullet env's ``kin``/``vel`` row of the same run and the verdict against the speed goal and aim at 1,024 drones.
 
 Then the multi-agent rows: ``--multi-task`` (PettingZoo, ``kin``/``vel``) with each of ``--drones``,
 every drone flown by the :class:`~ltc_drones.control.team.TeamExpert`, so all N fly the whole
@@ -59,7 +59,7 @@ from ltc_drones.tasks import (  # noqa: E402
 
 VECTOR_GOAL_DRONE_STEPS = 100_000
 VECTOR_AIM_DRONE_STEPS = 300_000
-"""DESIGN.md §7: the vectorised backend at 1,024 drones, kin/vel, one core."""
+"""Speed goal and aim of the vectorised backend at 1,024 drones, kin/vel, one core (drone-steps/s)."""
 
 
 def bench_env(task: str, obs: str, act: str, steps: int, seed: int = 0) -> float:
@@ -108,7 +108,7 @@ def vector_lines(task: str, drones: list[int], rate: dict[str, float], pybullet_
         verdict = ("meets the aim" if r >= VECTOR_AIM_DRONE_STEPS else
                    "meets the goal" if r >= VECTOR_GOAL_DRONE_STEPS else "BELOW the goal")
         lines.append(f"1,024 drones: {r:,.0f} drone-steps/s, {verdict} (goal {VECTOR_GOAL_DRONE_STEPS:,}, "
-                     f"aim {VECTOR_AIM_DRONE_STEPS:,}; DESIGN.md §7)")
+                     f"aim {VECTOR_AIM_DRONE_STEPS:,})")
     return lines
 
 

@@ -7,8 +7,8 @@ Flies ``ltc_drones.evaluation.evaluate("expert", task, scenarios, episodes, num_
 evaluation seed 0, the same episodes in every scenario) for the nominal scenario and every *physical* shift at
 ``--levels`` (image shifts change only what the cameras see, which a privileged expert never looks at). Prints
 and writes one row per task and scenario: team successes with their 95 % Wilson interval, per-agent successes,
-collision rate (episodes with a drone-drone collision) and crash rate (episodes with any crash). The issue asks
-for >= 95 % team success on 100 nominal episodes with 4 drones.
+collision rate (episodes with a drone-drone collision) and crash rate (episodes with any crash). The target
+is >= 95 % team success on 100 nominal episodes with 4 drones.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PPO reference runs of issue 11, each under a wall-clock budget, tested in PyBullet on 100 seeds.
+"""PPO reference runs, each under a wall-clock budget, tested in PyBullet on 100 seeds.
 
 Usage:
     python scripts/ppo_reference.py                    # every target, one after the other

@@ -1,6 +1,6 @@
 """Neural dynamics of a policy in closed loop: activity per layer, the most active synapses, PCA.
 
-Issue 9, item 5. :func:`record_activity` flies one episode with a policy and keeps, at every control
+:func:`record_activity` flies one episode with a policy and keeps, at every control
 step, the core's input (the perception features: the NCP's *sensory* neurons), its state after the
 step, its output and the action. The state is split into named groups (:func:`state_groups`):
 

@@ -1,6 +1,6 @@
 """Causal interventions in closed loop: change the world at a set time and measure the response.
 
-Issue 9, item 4 (after the NeurIPS 2021 "Causal navigation" tests): a controller flies a target task
+After the NeurIPS 2021 "Causal navigation" tests: a controller flies a target task
 (FlyToTarget, FollowTarget) and, ``at_s`` seconds after the reset, one scripted change happens
 between two control steps. Every random draw of an intervention comes from the episode's
 ``diagnostics`` stream, so the rest of the world (layout, wind, noise) is the episode it always was,

@@ -1,8 +1,9 @@
 """Cameras: the onboard forward camera (observation) and the third-person chase view (render).
 
 ``computeProjectionMatrixFOV`` takes the *vertical* field of view and the image's own aspect
-ratio (PYBULLET_NOTES.md). The default 50° vertical field of view at 64×48 makes the nominal
-0.4 m target span about 5 px at the farthest nominal start (4 m): f = 24 px / tan(25°) ≈ 51 px.
+ratio, so the horizontal field of view follows from the aspect (2·atan(4/3·tan 25°) ≈ 64° at 64×48).
+The default 50° vertical field of view at 64×48 makes the nominal 0.4 m target span about 5 px at the
+farthest nominal start (4 m): f = 24 px / tan(25°) ≈ 51 px.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ The evaluator measures outcomes. A *provider* (:class:`Diagnostics`; the one the
 once per evaluation (the saliency sanity checks of an agent), fields added to every episode record
 (attention on the target, taken before every action), a per-scenario summary, and intervention units
 (a few episodes of one causal intervention in one scenario). The evaluation package never imports the
-diagnostics package, which sits above it (DESIGN.md §2): the caller hands the provider in (the CLI does).
+diagnostics package, which sits above it (docs/architecture.md): the caller hands the provider in (the CLI does).
 Providers are plain, picklable objects, so worker processes (and Ray tasks) receive them as arguments.
 
 JSON the benchmark analysis reads (:mod:`.diagnostics_analysis`):

@@ -1,9 +1,9 @@
 """Composable force terms acting on a quadrotor, shared by the PyBullet and explicit backends.
 
 Every term is a small pure function of the vehicle state; :class:`ForceModel` sums the enabled
-ones into one body-frame wrench per physics step. Equations and coefficients: DESIGN.md §3
-(the Crazyflie model of gym-pybullet-drones: Panerati et al., IROS 2021; ground effect after
-Shi et al., "Neural Lander", ICRA 2019; downwash after the same project's empirical fit).
+ones into one body-frame wrench per physics step. Equations: each term's function below; coefficients:
+:class:`~ltc_drones.sim.params.QuadrotorParams` (the Crazyflie model of gym-pybullet-drones: Panerati et al.,
+IROS 2021; ground effect after Shi et al., "Neural Lander", ICRA 2019; downwash after the same project's empirical fit).
 
 Downwash near the stack. In the fit ``F_z = -C1 (r / (4 Δz))² exp(-½ (d / β)²)``, ``β = C2 Δz + C3``,
 ``C3 < 0``: the width reaches zero at ``Δz = -C3 / C2 = 0.6875 m``, where the force used to switch off

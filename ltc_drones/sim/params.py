@@ -1,7 +1,7 @@
 """Physical parameters of the quadrotor (Crazyflie 2.x) and of the simulation clock.
 
 Values follow the Crazyflie 2.x model used across the community (the same numbers as
-gym-pybullet-drones' ``cf2x.urdf`` / ``cf2p.urdf``); see DESIGN.md §3.
+gym-pybullet-drones' ``cf2x.urdf`` / ``cf2p.urdf``: Panerati et al., IROS 2021).
 """
 
 from __future__ import annotations

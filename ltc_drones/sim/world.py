@@ -1,6 +1,6 @@
 """The PyBullet world: ground, drones and visual-only objects, built once and moved on reset.
 
-Facts this relies on (measured, see PYBULLET_NOTES.md): default link damping is on and must be
+Facts this relies on (PyBullet's behaviour, measured): default link damping is on and must be
 switched off; external forces are cleared by every ``stepSimulation``; moving a body costs about
 a microsecond while reloading one costs tens of milliseconds, so nothing is ever reloaded.
 """

@@ -287,7 +287,7 @@ def test_the_shipped_camera_only_team_agent_reproduces_its_model_card_episode(tm
     """agents/multi-follow__ltc-ncp__rgb flies the first test episode of its card exactly as recorded there."""
     card = json.loads((Path("agents") / "multi-follow__ltc-ncp__rgb" / "eval.json").read_text())
     assert (card["task"], card["num_drones"], card["obs"], card["arch"]) == ("multi-follow", 2, "rgb", "ltc-ncp")
-    assert card["test"]["successes"] >= 0.8 * card["test"]["episodes"]  # the issue's bar, on the card's test
+    assert card["test"]["successes"] >= 0.8 * card["test"]["episodes"]  # the bar (80 %), on the card's test
     seed = card["test"]["seed_start"]
     result = evaluate("agents/multi-follow__ltc-ncp__rgb", "multi-follow", ["nominal"], 1, seed=seed, workers=1,
                       out=tmp_path / "eval")

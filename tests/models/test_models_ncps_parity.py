@@ -1,7 +1,8 @@
 """Our converted cores reproduce ncps 1.0.1 (float64, irregular dt): outputs, states and gradients.
 
-ncps' LTC/CfC wrappers mishandle per-sample time spans for batch > 1 (upstream issues #81-#83), so the
-reference is run through its cells, step by step, with (B, 1) elapsed-time tensors.
+ncps' LTC/CfC wrappers mishandle per-sample time spans for batch > 1 (upstream:
+https://github.com/mlech26l/ncps/issues/81 to .../83), so the reference is run through its cells, step by
+step, with (B, 1) elapsed-time tensors.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ ncps_wirings = pytest.importorskip("ncps.wirings")
 
 from ltc_drones.models import from_ncps  # noqa: E402
 
-TOL = 1e-12  # float64; the README states this bound (measured differences are ~1e-15)
+TOL = 1e-12  # float64; docs/cores.md states this bound (measured differences are ~1e-15)
 B, T, F = 3, 9, 5
 
 
