@@ -21,9 +21,9 @@ import numpy as np
 import torch
 
 from ltc_drones.agents import load_agent
+from ltc_drones.benchmark.grid import load_grid
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import write_video
-from ltc_drones.evaluation.grid import load_grid
 from ltc_drones.evaluation.video import upscale_nearest
 
 

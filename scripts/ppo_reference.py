@@ -52,7 +52,7 @@ from ltc_drones.agents import load_agent
 from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.atomic import write_json_atomic
 from ltc_drones.evaluation import evaluate
-from ltc_drones.evaluation.benchmark import trainable_parameters
+from ltc_drones.models import trainable_parameters
 from ltc_drones.rl import PPOConfig, resume_ppo_run, start_ppo_run
 from ltc_drones.training import TrainConfig
 from ltc_drones.version import __version__

@@ -24,7 +24,7 @@ from ltc_drones.agents import load_agent
 from ltc_drones.diagnostics.plots import overlay
 from ltc_drones.diagnostics.saliency import saliency_map
 from ltc_drones.envs import make_env
-from ltc_drones.evaluation.plots import _plt, _save
+from ltc_drones.plotting import pyplot, save_figure
 from ltc_drones.tasks import make_expert
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     scenarios = args.scenarios.split(",")
     task = agents[0].env_spec["task"]
     images = {s: expert_images(task, s, args.seed, args.step) for s in scenarios}
-    plt = _plt()
+    plt = pyplot()
     cols = 3 * len(scenarios)
     fig, axes = plt.subplots(len(agents), cols, figsize=(2.1 * cols, 1.75 * len(agents) + 0.4), squeeze=False)
     for i, agent in enumerate(agents):
@@ -88,7 +88,7 @@ def main() -> None:
     fig.suptitle(f"{task}, test seed {args.seed}, step {args.step} (expert-flown images; *fails the "
                  "randomisation sanity check)", fontsize=8)
     fig.tight_layout()
-    _save(fig, args.out)
+    save_figure(fig, args.out)
     print(f"wrote {args.out}")
 
 

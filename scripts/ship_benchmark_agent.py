@@ -22,8 +22,8 @@ import torch
 
 from ltc_drones.agents import load_agent
 from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.benchmark.grid import load_grid
 from ltc_drones.evaluation import evaluate, wilson_interval
-from ltc_drones.evaluation.grid import load_grid
 from ltc_drones.version import __version__
 
 TEST_SEED_START = 20_000

@@ -26,7 +26,7 @@ from ltc_drones.agents import load_agent
 from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.atomic import write_json_atomic
 from ltc_drones.evaluation import evaluate, wilson_interval
-from ltc_drones.evaluation.benchmark import trainable_parameters
+from ltc_drones.models import trainable_parameters
 from ltc_drones.version import __version__
 
 TEST_SEED_START = 20_000

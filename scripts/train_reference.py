@@ -27,7 +27,7 @@ from ltc_drones.agents import load_agent
 from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import wilson_interval
-from ltc_drones.evaluation.benchmark import trainable_parameters
+from ltc_drones.models import trainable_parameters
 from ltc_drones.seeding import test_seeds
 from ltc_drones.training import TrainConfig, start_run
 from ltc_drones.training.dagger import closed_loop_success

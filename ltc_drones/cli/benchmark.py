@@ -53,9 +53,9 @@ def _subset(option: str, text: str, valid, cast=str) -> set | None:
 
 
 def run(o: BenchmarkOptions) -> int:
+    from ..benchmark.grid import DIAGNOSTICS_EPISODES, load_grid
+    from ..benchmark.run import run_benchmark
     from ..diagnostics.closed_loop import ClosedLoopDiagnostics
-    from ..evaluation.benchmark import run_benchmark
-    from ..evaluation.grid import DIAGNOSTICS_EPISODES, load_grid
 
     checks.at_least("--workers", o.workers, 1)
     checks.existing("--grid", o.grid, "file")
@@ -75,7 +75,7 @@ def run(o: BenchmarkOptions) -> int:
     results = o.results or Path("results") / grid.name
     checks.writable_folder("--results", results)
     if o.analyse_only:
-        from ..evaluation.analysis import write_analysis
+        from ..benchmark.analysis import write_analysis
 
         write_analysis(grid, results)
         print(f"rewrote the summary, tables and plots in {results}")

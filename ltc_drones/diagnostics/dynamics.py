@@ -223,9 +223,9 @@ def synapse_activity(core: RecurrentCore, trace: ActivityTrace) -> tuple[np.ndar
 
 def plot_activity(trace: ActivityTrace, path: str | os.PathLike, title: str | None = None) -> None:
     """PNG: one panel per layer, every neuron's activity against time (s), with its PCA shares in the title."""
-    from ..evaluation.plots import _plt, _save
+    from ..plotting import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     names = trace.layer_names
     fig, axes = plt.subplots(len(names), 1, figsize=(7, 1.6 * len(names) + 0.6), sharex=True, squeeze=False)
     t = np.arange(1, len(trace.inputs) + 1) * trace.dt_s
@@ -238,7 +238,7 @@ def plot_activity(trace: ActivityTrace, path: str | os.PathLike, title: str | No
     axes[-1, 0].set_xlabel("time (s)")
     fig.suptitle(title or f"{trace.core_name} activity, seed {trace.episode.get('seed')}", fontsize=9)
     fig.tight_layout()
-    _save(fig, os.fspath(path))
+    save_figure(fig, os.fspath(path))
     plt.close(fig)
 
 

@@ -180,9 +180,9 @@ def plot_expressivity(panels: Sequence[dict[str, Any]], path, caption: str, key:
     of the others. ``caption`` goes under the figure (the command that made it). Diverged runs are
     left out of their point.
     """
-    from ..evaluation.plots import _plt, _save
+    from ..plotting import pyplot, save_figure
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         by = tuple(panel["by"])
@@ -205,5 +205,5 @@ def plot_expressivity(panels: Sequence[dict[str, Any]], path, caption: str, key:
         ax.legend(fontsize=7)
     fig.text(0.5, 0.005, caption, ha="center", fontsize=7, family="monospace")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)

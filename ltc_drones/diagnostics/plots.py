@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..envs.camera import SEG_DRONE, SEG_TARGET
-from ..evaluation.plots import _plt, _save
+from ..plotting import pyplot, save_figure
 
 OVERLAY_ALPHA = 0.6
 
@@ -37,7 +37,7 @@ def overlay(image: np.ndarray, saliency: np.ndarray, alpha: float = OVERLAY_ALPH
 
 def _done(plt, fig, path: Path) -> Path:
     fig.tight_layout()
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -71,7 +71,7 @@ def _frame_grid(path: Path, columns: Sequence[dict[str, Any]], rows: Sequence[tu
     """A grid of onboard frames: one column per entry of ``columns`` (``{"title", <key>: frame}``), one row per
     ``(row label, frame key, method)``: method None shows the image with outlines, else that method's overlay.
     A frame is ``{"rgb", "seg", "maps": {method: map}}``; a missing frame leaves its cell empty."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(len(rows), len(columns), figsize=(1.9 * len(columns), 1.6 * len(rows) + 0.4),
                              squeeze=False)
     for j, col in enumerate(columns):
@@ -114,7 +114,7 @@ def team_gallery(path: Path, keys: Sequence[tuple[int, int]], frames: dict[str, 
 
 def attention_bars(path: Path, summary: dict[str, dict[str, Any]], flags: dict[str, bool]) -> Path:
     """Mean attention ratio per region (groups) and method (bars) with 95 % intervals; 1 = no preference."""
-    plt = _plt()
+    plt = pyplot()
     methods, regions, width, offsets = _grouped(summary)
     regions = [r for r in regions if any(summary[m][r]["mean"] is not None for m in methods)]  # never in view: out
     fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(regions), 3.2))
@@ -142,7 +142,7 @@ def attention_bars(path: Path, summary: dict[str, dict[str, Any]], flags: dict[s
 def stability_curve(path: Path, noise_std: Sequence[float], curves: dict[str, dict[str, Any]],
                     flags: dict[str, bool]) -> Path:
     """Mean SSIM between clean and noisy maps against the noise's standard deviation, one line per method."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 3.2))
     for method, c in curves.items():
         ax.plot(noise_std, c["ssim_mean"], marker="o", label=label(method, flags))
@@ -156,7 +156,7 @@ def stability_curve(path: Path, noise_std: Sequence[float], curves: dict[str, di
 
 def feature_bars(path: Path, summary: dict[str, dict[str, Any]], flags: dict[str, bool]) -> Path:
     """State-vector policies: mean share of the absolute attribution per entry, one bar group per method."""
-    plt = _plt()
+    plt = pyplot()
     methods, names, height, offsets = _grouped(summary)
     fig, ax = plt.subplots(figsize=(5.5, 0.3 * len(names) + 1.2))
     for method, offset in zip(methods, offsets, strict=True):

@@ -202,3 +202,10 @@ class Policy(nn.Module):
         es = None if episode_start is None else _as_tensor(episode_start).to(torch.bool)
         y, state = self.core.step(feats, state, dt, es)
         return torch.tanh(self.head(y)), state
+def trainable_parameters(policy) -> int:
+    """Trainable scalars of a policy; synapses masked out by an NCP wiring are not counted."""
+    core = policy.core
+    rest = sum(p.numel() for name, p in policy.named_parameters() if p.requires_grad and not name.startswith("core."))
+    return rest + core.num_parameters(trainable_only=True)
+
+

@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from ltc_drones.evaluation.benchmark import run_benchmark
-from ltc_drones.evaluation.grid import GridError, grid_from_dict, load_grid
+from ltc_drones.benchmark.grid import GridError, grid_from_dict, load_grid
+from ltc_drones.benchmark.run import run_benchmark
 
 torch.set_num_threads(1)
 

@@ -7,10 +7,10 @@ import json
 import pytest
 import torch
 
+from ltc_drones.benchmark.analysis import write_analysis
+from ltc_drones.benchmark.grid import GridError, grid_from_dict
+from ltc_drones.benchmark.run import BenchmarkError, run_benchmark
 from ltc_drones.diagnostics.closed_loop import ClosedLoopDiagnostics
-from ltc_drones.evaluation.analysis import write_analysis
-from ltc_drones.evaluation.benchmark import BenchmarkError, run_benchmark
-from ltc_drones.evaluation.grid import GridError, grid_from_dict
 from ltc_drones.evaluation.metrics import wilson_interval
 
 torch.set_num_threads(1)
@@ -94,7 +94,7 @@ def test_grid_diagnostics_key_is_validated():
     with pytest.raises(GridError, match="episodes must be an integer"):
         grid_from_dict({**TINY_RGB, "diagnostics": {"episodes": 0}})
     fields = {f.name for f in dataclasses.fields(ClosedLoopDiagnostics)}
-    from ltc_drones.evaluation.grid import DIAGNOSTICS_KEYS
+    from ltc_drones.benchmark.grid import DIAGNOSTICS_KEYS
 
     assert set(DIAGNOSTICS_KEYS) == fields | {"episodes"}  # the grid's keys are the provider's settings
 

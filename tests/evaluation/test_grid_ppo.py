@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from ltc_drones.evaluation.grid import GridError, grid_from_dict
+from ltc_drones.benchmark.grid import GridError, grid_from_dict
 
 torch.set_num_threads(1)
 
@@ -46,7 +46,7 @@ def test_bad_ppo_train_blocks_are_refused_naming_the_key(change, message):
 def test_a_ppo_grid_cell_trains_an_agent_that_the_eval_cell_flies(tmp_path):
     pytest.importorskip("sb3_contrib")
     from ltc_drones import load_agent
-    from ltc_drones.evaluation.benchmark import run_cell
+    from ltc_drones.benchmark.cells import run_cell
 
     grid = grid_from_dict({**PPO_GRID, "archs": ["cfc"], "seeds": [0]})
     cells = {c.id: c for c in grid.cells()}

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+from ltc_drones.benchmark.grid import GridError, grid_from_dict
 from ltc_drones.cli import main as cli_main
 from ltc_drones.envs.multi.rollout import TeamEpisodeRecord
 from ltc_drones.evaluation import EvaluationError, evaluate, record_team_episode
 from ltc_drones.evaluation import evaluator as evaluator_module
 from ltc_drones.evaluation.controllers import ControllerSpec
-from ltc_drones.evaluation.grid import GridError, grid_from_dict
 from ltc_drones.evaluation.metrics import wilson_interval
 from ltc_drones.evaluation.team import summarize_team, team_episode_metrics
 from ltc_drones.evaluation.video import upscale_nearest
@@ -266,7 +266,7 @@ def test_bad_team_grids_are_refused(change, message):
 
 
 def test_a_tiny_team_grid_runs_end_to_end(tmp_path):
-    from ltc_drones.evaluation.benchmark import run_benchmark
+    from ltc_drones.benchmark.run import run_benchmark
 
     grid = grid_from_dict(TEAM_GRID)
     assert grid.to_dict()["num_drones"] == 2
@@ -298,8 +298,8 @@ def test_the_shipped_camera_only_team_agent_reproduces_its_model_card_episode(tm
 
 
 def test_a_team_grid_with_diagnostics_measures_attention_on_the_other_drones(tmp_path):
+    from ltc_drones.benchmark.run import run_benchmark
     from ltc_drones.diagnostics.closed_loop import ClosedLoopDiagnostics
-    from ltc_drones.evaluation.benchmark import run_benchmark
 
     spec = {**TEAM_GRID, "task": "multi-follow", "obs": "rgb", "shifts": ["distractors"], "levels": [3], "episodes": 1,
             "diagnostics": {"episodes": 1, "methods": ["saliency"], "sanity_episodes": 1, "sanity_frames": 2,

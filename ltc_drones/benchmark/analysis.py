@@ -18,9 +18,6 @@ Statistics (scipy, seeded generators, no hand-written bootstrap):
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -28,15 +25,11 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_atomic
+from ..evaluation.metrics import wilson_interval
 from .grid import Grid
-from .metrics import wilson_interval
+from .results import BOOTSTRAP_RESAMPLES, csv_text, load_cells, scenario_level
 
 REFERENCE_ARCH = "ltc-ncp"
-BOOTSTRAP_RESAMPLES = 2000
-
-
-def load_cells(results: Path) -> dict[str, dict[str, Any]]:
-    return {p.stem: json.loads(p.read_text()) for p in sorted((results / "cells").glob("*.json"))}
 
 
 def outcomes(grid: Grid, cells: dict[str, dict[str, Any]]) -> dict[tuple[str, int, str], np.ndarray]:
@@ -73,11 +66,6 @@ def _team_columns(grid: Grid, team, arch: str, scenario: str) -> dict[str, Any]:
     return {"agent_success_rate": round(float(agents.mean()), 4), "collision_rate": round(float(collided.mean()), 4)}
 
 
-def _split(scenario: str) -> tuple[str, int]:
-    name, _, level = scenario.partition("@")
-    return (name, int(level)) if level else (name, 0)
-
-
 def summary_rows(grid: Grid, bits: dict[tuple[str, int, str], np.ndarray], team=None) -> list[dict[str, Any]]:
     """One row per architecture and scenario; ``team``: :func:`team_outcomes` of a multi-agent grid."""
     rows = []
@@ -89,7 +77,7 @@ def summary_rows(grid: Grid, bits: dict[tuple[str, int, str], np.ndarray], team=
             pooled = np.concatenate(per_seed)
             wins, n = int(pooled.sum()), len(pooled)
             lo, hi = wilson_interval(wins, n)
-            shift, level = _split(scenario)
+            shift, level = scenario_level(scenario)
             rows.append({"arch": arch, "scenario": scenario, "shift": shift, "level": level, "seeds": len(per_seed),
                          "episodes": n, "successes": wins, "success_rate": round(wins / n, 4),
                          "ci95_low": round(lo, 4), "ci95_high": round(hi, 4),
@@ -156,16 +144,6 @@ def paired_differences(grid: Grid, bits) -> list[dict[str, Any]]:
             rows.append({"reference": REFERENCE_ARCH, "baseline": base, "shift": shard, "pairs": len(d),
                          "difference": round(float(d.mean()), 4), "ci95_low": round(lo, 4), "ci95_high": round(hi, 4)})
     return rows
-
-
-def _csv(rows: list[dict[str, Any]]) -> str:
-    if not rows:
-        return ""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
 
 
 def _params(cells) -> dict[str, list[int]]:
@@ -241,8 +219,8 @@ def write_analysis(grid: Grid, results: Path) -> dict[str, Any]:
 
         out["diagnostics"] = write_diagnostics(grid, cells, rows, results)
         table += out["diagnostics"]["markdown"]
-    for name, text in (("summary.csv", _csv(rows)), ("levels.csv", _csv(levels)),
-                       ("differences.csv", _csv(diffs)), ("table.md", table)):
+    for name, text in (("summary.csv", csv_text(rows)), ("levels.csv", csv_text(levels)),
+                       ("differences.csv", csv_text(diffs)), ("table.md", table)):
         write_atomic(results / name, lambda tmp, text=text: Path(tmp).write_text(text))
     if rows:
         from .plots import plot_benchmark

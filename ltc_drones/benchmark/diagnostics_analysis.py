@@ -1,6 +1,6 @@
 """A benchmark's diagnostics: attention on the target per architecture and scenario, sanity verdicts, interventions.
 
-From the ``diag__<arch>__seed<s>`` cells (:mod:`.benchmark`); written only when such cells exist:
+From the ``diag__<arch>__seed<s>`` cells (:mod:`.cells`); written only when such cells exist:
 
 * attention (``attention.csv``; columns of ``summary.csv``; tables in ``table.md``; ``attention.png``, and
   ``attention_<method>.png`` for every further method): per architecture, scenario and saliency method, the
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_atomic
-from .analysis import BOOTSTRAP_RESAMPLES, _split
+from ..evaluation.metrics import wilson_interval
+from ..evaluation.probes import attention_regions
 from .grid import Grid
-from .metrics import wilson_interval
-from .probes import attention_regions
+from .results import BOOTSTRAP_RESAMPLES, csv_text, scenario_level
 
 
 def diag_cells(cells: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def attention_rows(grid: Grid, diag: list[dict[str, Any]]) -> list[dict[str, Any
                 if not recs:
                     continue
                 mean, lo, hi, n = mean_ci95(_pooled(recs, scenario, m, "target"))
-                shift, level = _split(scenario)
+                shift, level = scenario_level(scenario)
                 rows.append({"arch": arch, "scenario": scenario, "shift": shift, "level": level, "method": m,
                              "seeds": len(recs), "episodes": n, "target": mean, "ci95_low": lo, "ci95_high": hi,
                              **{region: mean_ci95(_pooled(recs, scenario, m, region))[0]
@@ -204,7 +204,6 @@ def write_diagnostics(grid: Grid, cells: dict[str, dict[str, Any]], rows: list[d
                       results: Path) -> dict[str, Any]:
     """Add the attention columns to the summary ``rows`` (in place), write ``attention.csv``,
     ``interventions.csv`` and the attention plots; returns the rows and the markdown for ``table.md``."""
-    from .analysis import _csv
     from .plots import plot_attention
 
     diag = diag_cells(cells)
@@ -215,7 +214,7 @@ def write_diagnostics(grid: Grid, cells: dict[str, dict[str, Any]], rows: list[d
     for row in rows:
         row.update(columns.get((row["arch"], row["scenario"]), empty))
     for name, data in (("attention.csv", att), ("interventions.csv", interventions)):
-        text = _csv(data)
+        text = csv_text(data)
         write_atomic(results / name, lambda tmp, text=text: Path(tmp).write_text(text))
     failed = {m: sum(r["failed"] for r in sanity if r["method"] == m) for m in methods}
     for k, m in enumerate(methods):

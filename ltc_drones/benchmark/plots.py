@@ -11,28 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import write_atomic
+from ..plotting import pyplot, save_figure
 from .grid import Grid
 
 TITLE_CHARS_PER_INCH, TITLE_LINE_IN = 14, 0.2
 """Characters of a 10 pt title per inch of figure width, and the height of one more line of it (in)."""
-
-
-def _plt():
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - the dev extra installs it
-        raise ImportError("benchmark plots need matplotlib: pip install 'ltc_drones[plots]'") from exc
-    return plt
-
-
-def _save(fig, path: Path) -> None:
-    # Fixed metadata so that the same results give the same file.
-    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None}),
-                 suffix=".png")
 
 
 def _per_shift(grid: Grid, by: dict[tuple[str, str], dict[str, Any]], key: str, ylabel: str, title: str, path: Path,
@@ -40,7 +23,7 @@ def _per_shift(grid: Grid, by: dict[tuple[str, str], dict[str, Any]], key: str, 
     """One subplot per shift: ``key`` of ``by[(arch, scenario)]`` (with ``ci95_low``/``ci95_high``) against the
     severity level (0: nominal), one line per architecture; ``reference``: a dashed horizontal line; ``wrap``:
     break the title into lines that fit the figure's width."""
-    plt = _plt()
+    plt = pyplot()
     shifts = list(grid.shifts)
     ncol = min(4, len(shifts))
     nrow = math.ceil(len(shifts) / ncol)
@@ -79,7 +62,7 @@ def _per_shift(grid: Grid, by: dict[tuple[str, str], dict[str, Any]], key: str, 
     fig.legend(handles, labels, loc="lower center", ncol=min(8, max(1, len(labels))), fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout(rect=(0, 0.06, 1, 0.97))
-    _save(fig, path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -98,7 +81,7 @@ def plot_attention(grid: Grid, rows: list[dict[str, Any]], path: Path, method: s
 
 def plot_benchmark(grid: Grid, rows: list[dict[str, Any]], results: Path) -> list[Path]:
     """Write ``severity.png``, ``nominal.png`` and ``heatmap.png`` into ``results``; returns their paths."""
-    plt = _plt()
+    plt = pyplot()
     by = {(r["arch"], r["scenario"]): r for r in rows}
     paths = []
     shifts = list(grid.shifts)
@@ -120,7 +103,7 @@ def plot_benchmark(grid: Grid, rows: list[dict[str, Any]], results: Path) -> lis
     ax.set_title(f"{grid.name}: nominal", fontsize=10)
     fig.tight_layout()
     paths.append(results / "nominal.png")
-    _save(fig, paths[-1])
+    save_figure(fig, paths[-1])
     plt.close(fig)
 
     if shifts and grid.levels:
@@ -140,6 +123,6 @@ def plot_benchmark(grid: Grid, rows: list[dict[str, Any]], results: Path) -> lis
         ax.set_title(f"{grid.name}: success at level {top}", fontsize=10)
         fig.tight_layout()
         paths.append(results / "heatmap.png")
-        _save(fig, paths[-1])
+        save_figure(fig, paths[-1])
         plt.close(fig)
     return paths
