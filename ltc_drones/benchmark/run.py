@@ -16,9 +16,9 @@ an optional extra: ``pip install 'ltc_drones[ray]'``.
 Diagnostics (a grid's ``diagnostics`` key): one more cell per agent, ``diag__<arch>__seed<s>``, which
 evaluates the agent again in every scenario with a diagnostics provider (attention on the target, sanity
 checks, interventions; see :mod:`ltc_drones.evaluation.probes`). The benchmark package does not import
-the diagnostics package, so the caller hands in the provider's factory (``ltc_drones.diagnostics.ClosedLoopDiagnostics``;
-the CLI does). The settings of finished diagnostics cells are kept in ``diagnostics.json`` and a run with
-other settings is refused.
+the diagnostics package, so the caller hands in the provider's factory
+(``ltc_drones.diagnostics.ClosedLoopDiagnostics``; the CLI does). The settings of finished diagnostics cells
+are kept in ``diagnostics.json`` and a run with other settings is refused.
 """
 
 from __future__ import annotations

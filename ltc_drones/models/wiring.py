@@ -17,7 +17,6 @@ command synapses, command -> motor (fan-in); neurons left unreached get a minima
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,11 +84,6 @@ class WiringGraph:
         """Number of input -> neuron synapses."""
         return int(np.count_nonzero(self.sensory_adjacency))
 
-    def draw(self, path: str | os.PathLike[str], title: str | None = None) -> None:
-        """Save a PNG drawing (see :func:`ltc_drones.models.wiring_draw.draw_wiring`)."""
-        from ltc_drones.models.wiring_draw import draw_wiring
-
-        draw_wiring(self, path, title)
 
     def same_as(self, other: WiringGraph) -> bool:
         """True when both graphs have identical matrices, layers and outputs."""

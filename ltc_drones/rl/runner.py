@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 
 from ..agents import Agent
-from ..atomic import write_json_atomic
+from ..runs import folder_name, start_run_in
 from ..seeding import selection_seeds
 from ..training.config import TrainConfig
 from ..training.metrics_log import MetricsLog
@@ -248,44 +247,27 @@ class _RunCallback(BaseCallback):
 
 def run_folder_name(train: TrainConfig, ppo: PPOConfig) -> str:
     env = ppo.env_id.replace("/", "_") if ppo.env_id else train.task
-    return f"{env}__{train.arch}__ppo__{train.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+    return folder_name(env, train.arch, "ppo", train.seed)
 
 
 def start_ppo_run(train: TrainConfig, ppo: PPOConfig, progress: bool = True, stop_at_step: int | None = None,
                   folder: Path | None = None) -> dict[str, Any]:
     """Start a PPO run in a fresh folder under ``train.out`` (or in ``folder``) and train.
 
-    A run that fails before its first checkpoint leaves no folder behind; a later failure keeps it,
+    A run that fails before its first checkpoint leaves nothing behind; a later failure keeps the folder,
     to be continued with :func:`resume_ppo_run`.
     """
     check_configs(train, ppo)
-    if folder is None:
-        base = Path(train.out) / run_folder_name(train, ppo)
-        folder, k = base, 0
-        while folder.exists():
-            k += 1
-            folder = base.with_name(f"{base.name}-{k}")
-    folder = Path(folder)
-    if (folder / "last.pt").exists():
-        raise FileExistsError(f"{folder} already holds a run; resume it with --resume {folder}")
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    run = None
-    try:
-        write_json_atomic(folder / "config.json", train.to_dict())
-        write_json_atomic(folder / "ppo.json", ppo.to_dict())
+
+    def fly(folder: Path) -> dict[str, Any]:
         run = PPORun(train, ppo, folder, progress)
-        return run.train(stop_at_step)
-    except BaseException:
-        if created and not (folder / "last.pt").exists():
-            if run is not None:
-                run.close()
-                run = None
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
-    finally:
-        if run is not None:
+        try:
+            return run.train(stop_at_step)
+        finally:
             run.close()
+
+    return start_run_in(folder, train.out, run_folder_name(train, ppo),
+                        {"config.json": train.to_dict(), "ppo.json": ppo.to_dict()}, fly)
 
 
 def resume_ppo_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None) -> dict[str, Any]:

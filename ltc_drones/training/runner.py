@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from ..agents import Agent, env_spec_of
 from ..agents.checkpoint import read_checkpoint, save_checkpoint
 from ..atomic import write_json_atomic
 from ..models import Policy, PolicyConfig
+from ..runs import folder_name, start_run_in
 from ..seeding import selection_seeds
 from ..tasks import make_env, make_expert
 from .augment import augment_images
@@ -277,7 +277,7 @@ class Trainer:
 
 def run_folder_name(cfg: TrainConfig) -> str:
     task = f"{cfg.task}-n{cfg.num_drones}" if cfg.multi else cfg.task
-    return f"{task}__{cfg.arch}__{cfg.algo}__{cfg.seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+    return folder_name(task, cfg.arch, cfg.algo, cfg.seed)
 
 
 def ensure_demonstrations(cfg: TrainConfig, progress: bool = True) -> None:
@@ -289,20 +289,6 @@ def ensure_demonstrations(cfg: TrainConfig, progress: bool = True) -> None:
                            progress=progress, folder_option="--data")
 
 
-def _fresh_folder(cfg: TrainConfig) -> Path:
-    """A new folder under ``cfg.out``, even when two runs start within the same second."""
-    base = Path(cfg.out) / run_folder_name(cfg)
-    folder, k = base, 0
-    Path(cfg.out).mkdir(parents=True, exist_ok=True)
-    while True:
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            k += 1
-            folder = base.with_name(f"{base.name}-{k}")
-
-
 def start_run(cfg: TrainConfig, progress: bool = True, stop_at_step: int | None = None,
               folder: Path | None = None) -> dict[str, Any]:
     """Start a new run in a fresh folder under ``cfg.out`` (or in ``folder``) and train.
@@ -312,38 +298,15 @@ def start_run(cfg: TrainConfig, progress: bool = True, stop_at_step: int | None 
     checkpoint the folder stays, to be continued with :func:`resume_run`; the error is re-raised.
     """
     ensure_demonstrations(cfg, progress)
-    created = folder is None or not Path(folder).exists()
-    folder = _fresh_folder(cfg) if folder is None else Path(folder)
-    if (folder / "last.pt").exists():
-        raise FileExistsError(f"{folder} already holds a run; resume it with --resume {folder}")
-    folder.mkdir(parents=True, exist_ok=True)
-    before = set(folder.iterdir())
-    trainer = None
-    try:
-        write_json_atomic(folder / "config.json", cfg.to_dict())
+
+    def train(folder: Path) -> dict[str, Any]:
         trainer = Trainer(cfg, folder, progress)
-        return trainer.run(stop_at_step)
-    except BaseException:
-        if trainer is not None:
-            trainer.close()
-            trainer = None
-        if not (folder / "last.pt").exists():
-            _remove_unfinished(folder, created, before)
-        raise
-    finally:
-        if trainer is not None:
+        try:
+            return trainer.run(stop_at_step)
+        finally:
             trainer.close()
 
-
-def _remove_unfinished(folder: Path, created: bool, before: set[Path]) -> None:
-    if created:
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    for path in set(folder.iterdir()) - before:
-        if path.is_dir():
-            shutil.rmtree(path, ignore_errors=True)
-        else:
-            path.unlink(missing_ok=True)
+    return start_run_in(folder, cfg.out, run_folder_name(cfg), {"config.json": cfg.to_dict()}, train)
 
 
 def run_config(folder: str | Path, dagger_rounds: int | None = None) -> TrainConfig:

@@ -96,5 +96,5 @@ def test_draw_png(tmp_path):
     draw_wiring(AutoNCP(19, 4).build(6), path, title="AutoNCP(19, 4)")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
-    FullyConnected(5, 2).build(3).draw(tmp_path / "fc.png")
+    draw_wiring(FullyConnected(5, 2).build(3), tmp_path / "fc.png")
     assert (tmp_path / "fc.png").read_bytes()[:4] == b"\x89PNG"
