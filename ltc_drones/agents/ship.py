@@ -116,8 +116,9 @@ def write_stripped_checkpoint(checkpoint: str | os.PathLike, dest: str | os.Path
 
 def write_agent_folder(folder: str | os.PathLike, checkpoint: str | os.PathLike, record: dict[str, Any],
                        card: str, force: bool = False) -> Path:
-    """Write ``agent.pt`` (``checkpoint`` stripped), ``eval.json`` (``record``) and ``README.md`` (``card``)
-    into ``folder`` atomically: all in a temporary folder beside it, then renamed into place.
+    """Write ``agent.pt`` (``checkpoint`` stripped, see :func:`write_stripped_checkpoint`), ``eval.json``
+    (``record``) and ``README.md`` (``card``) into ``folder`` atomically: all in a temporary folder beside it,
+    then renamed into place.
 
     Raises:
         FileExistsError: ``folder`` exists and ``force`` is False.
@@ -213,7 +214,8 @@ def ship_run(run: str | os.PathLike, name: str, *, scenarios: Sequence[str] = ()
         shift_episodes: episodes per shifted scenario (the first of the same seeds).
         workers: evaluation worker processes.
         out: the folder of agent folders.
-        work: the evaluations' folder (default ``runs/ship/<name>``; an interrupted ship resumes from it).
+        work: the evaluations' folder (default ``runs/ship/<name>``; an interrupted ship resumes from it). The
+            stripped checkpoint is written there first, and that file is what is evaluated and shipped.
         train_command: the command that trained the run (default: ``ltc-drones train --config
             configs/<task>-<obs>-<arch>.yaml``).
         note: a paragraph for the card, e.g. how the run was chosen.
@@ -236,9 +238,10 @@ def ship_run(run: str | os.PathLike, name: str, *, scenarios: Sequence[str] = ()
     task, num_drones = config["task"], config.get("num_drones")
     team = num_drones if task.startswith("multi-") else None
     work = Path(work) if work is not None else Path("runs") / "ship" / name
-    test = _evaluate(source.checkpoint, task, ["nominal"], test_episodes, workers, work / "test", team, progress)
-    shifted = (_evaluate(source.checkpoint, task, scenarios, shift_episodes, workers, work / "shifts", team,
-                         progress) if scenarios else {})
+    shipped = write_stripped_checkpoint(source.checkpoint, work / "agent.pt")  # the scores are the shipped file's
+    test = _evaluate(shipped, task, ["nominal"], test_episodes, workers, work / "test", team, progress)
+    shifted = (_evaluate(shipped, task, scenarios, shift_episodes, workers, work / "shifts", team, progress)
+               if scenarios else {})
     command = command or command_line("ltc-drones ship", run, name=name, scenarios=",".join(scenarios),
                                       test_episodes=test_episodes if test_episodes != 100 else None,
                                       shift_episodes=shift_episodes if scenarios and shift_episodes != 30 else None,
@@ -252,7 +255,7 @@ def ship_run(run: str | os.PathLike, name: str, *, scenarios: Sequence[str] = ()
         "command": command, "train_command": train_command or _default_train_command(config), "note": note,
         "facts": dict(facts or {}), **(extra or {}),
     }
-    write_agent_folder(folder, source.checkpoint, record, run_card(record, folder), force)
+    write_agent_folder(folder, shipped, record, run_card(record, folder), force)
     return {**record, "folder": str(folder)}
 
 
@@ -354,8 +357,9 @@ def ship_benchmark_cell(run: str | os.PathLike, grid_file: str | os.PathLike, na
     folder = agent_folder(out, name, force)
     results = Path(results) if results is not None else Path("results") / grid.name
     work = Path(work) if work is not None else Path("runs") / "ship" / name
-    test = _evaluate(source.checkpoint, grid.task, ["nominal"], test_episodes, workers, work / "test",
-                     grid.num_drones, progress)["nominal"]
+    shipped = write_stripped_checkpoint(source.checkpoint, work / "agent.pt")  # the score is the shipped file's
+    test = _evaluate(shipped, grid.task, ["nominal"], test_episodes, workers, work / "test", grid.num_drones,
+                     progress)["nominal"]
     shifts: dict[str, Any] = {}
     for shard in grid.shards:
         path = results / "cells" / f"eval__{arch}__seed{seed}__{shard}.json"
@@ -374,7 +378,7 @@ def ship_benchmark_cell(run: str | os.PathLike, grid_file: str | os.PathLike, na
         "scenarios": shifts, "date": dt.date.today().isoformat(), "package_version": _version(),
         "machine": _machine(), "command": command, "note": note,
     }
-    write_agent_folder(folder, source.checkpoint, record, benchmark_card(record, grid, folder), force)
+    write_agent_folder(folder, shipped, record, benchmark_card(record, grid, folder), force)
     return {**record, "folder": str(folder)}
 
 
