@@ -21,6 +21,7 @@ renamed into place; an existing agent folder is replaced only with ``force``.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import platform
@@ -189,6 +190,13 @@ def _evaluate(checkpoint: Path, task: str, scenarios: Sequence[str], episodes: i
     return {s: _kept(summary) for s, summary in result.summaries.items()}
 
 
+def _work_folder(work: str | os.PathLike | None, name: str, checkpoint: Path) -> Path:
+    """``work/<digest of the checkpoint>`` (default work: ``runs/ship/<name>``): a ship of the same checkpoint
+    resumes its evaluations, a ship of another one never mixes its episodes with theirs."""
+    digest = hashlib.sha256(checkpoint.read_bytes()).hexdigest()[:12]
+    return (Path(work) if work is not None else Path("runs") / "ship" / name) / digest
+
+
 def _parameters(checkpoint: Path) -> int:
     from ..models import trainable_parameters
 
@@ -214,8 +222,9 @@ def ship_run(run: str | os.PathLike, name: str, *, scenarios: Sequence[str] = ()
         shift_episodes: episodes per shifted scenario (the first of the same seeds).
         workers: evaluation worker processes.
         out: the folder of agent folders.
-        work: the evaluations' folder (default ``runs/ship/<name>``; an interrupted ship resumes from it). The
-            stripped checkpoint is written there first, and that file is what is evaluated and shipped.
+        work: the evaluations' folder (default ``runs/ship/<name>``), one subfolder per checkpoint (named by its
+            digest), so an interrupted ship resumes. The stripped checkpoint is written there first, and that
+            file is what is evaluated and shipped.
         train_command: the command that trained the run (default: ``ltc-drones train --config
             configs/<task>-<obs>-<arch>.yaml``).
         note: a paragraph for the card, e.g. how the run was chosen.
@@ -237,7 +246,7 @@ def ship_run(run: str | os.PathLike, name: str, *, scenarios: Sequence[str] = ()
     config = source.config
     task, num_drones = config["task"], config.get("num_drones")
     team = num_drones if task.startswith("multi-") else None
-    work = Path(work) if work is not None else Path("runs") / "ship" / name
+    work = _work_folder(work, name, source.checkpoint)
     shipped = write_stripped_checkpoint(source.checkpoint, work / "agent.pt")  # the scores are the shipped file's
     test = _evaluate(shipped, task, ["nominal"], test_episodes, workers, work / "test", team, progress)
     shifted = (_evaluate(shipped, task, scenarios, shift_episodes, workers, work / "shifts", team, progress)
@@ -356,7 +365,7 @@ def ship_benchmark_cell(run: str | os.PathLike, grid_file: str | os.PathLike, na
         raise ValueError(f"{run}: {arch} with training seed {seed} is not a cell of the grid {grid_file}")
     folder = agent_folder(out, name, force)
     results = Path(results) if results is not None else Path("results") / grid.name
-    work = Path(work) if work is not None else Path("runs") / "ship" / name
+    work = _work_folder(work, name, source.checkpoint)
     shipped = write_stripped_checkpoint(source.checkpoint, work / "agent.pt")  # the score is the shipped file's
     test = _evaluate(shipped, grid.task, ["nominal"], test_episodes, workers, work / "test", grid.num_drones,
                      progress)["nominal"]

@@ -39,6 +39,8 @@ def test_ship_writes_an_agent_folder_that_loads_and_flies(cli, tiny_run, tmp_pat
     folder = out / "hover__gru__kin"
     assert sorted(p.name for p in out.iterdir()) == ["hover__gru__kin"]  # no temporary folder left behind
     assert sorted(p.name for p in folder.iterdir()) == ["README.md", "agent.pt", "eval.json"]
+    (work,) = (tmp_path / "work").iterdir()  # one folder per shipped checkpoint: its evaluations resume there
+    assert sorted(p.name for p in work.iterdir()) == ["agent.pt", "shifts", "test"]
     record = json.loads((folder / "eval.json").read_text())
     assert (record["agent"], record["task"], record["obs"], record["arch"]) == ("hover__gru__kin", "hover", "kin",
                                                                                "gru")
