@@ -20,6 +20,10 @@ Consecutive seeds give independent worlds: every env seed goes through ``numpy.r
 
 from __future__ import annotations
 
+TEST_SEED_START = 20_000
+"""First test seed of the shipped model cards (``ltc-drones ship``, the reference scripts): their test episodes
+are ``test_seeds(TEST_SEED_START, n)``, disjoint from the evaluation seeds ``0..`` that benchmarks and the
+default ``ltc-drones evaluate`` use for model comparison, and from every training and selection seed."""
 TRAINING_SEEDS = 10**6
 """Training seeds (and collection base seeds) are ints in ``[0, TRAINING_SEEDS)``."""
 KIND_SPAN = 10**12

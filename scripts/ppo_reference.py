@@ -4,7 +4,7 @@ Usage:
     python scripts/ppo_reference.py                    # every target, one after the other
     python scripts/ppo_reference.py --only hover       # one target (hover, fly-to-target, follow-target, finetune)
     python scripts/ppo_reference.py --only hover --force   # train again although results/ppo/hover.json exists
-    python scripts/ppo_reference.py --ship fly-to-target   # copy a finished target's agent to agents/ (model card)
+    python scripts/ppo_reference.py --ship fly-to-target   # ship a finished target's agent to agents/ (model card)
     python scripts/ppo_reference.py --only hover --seed 1  # another training seed: results/ppo/hover__seed1.json
 
 Targets (``ltc-drones train --algo ppo`` runs on the vector backend, ``kin`` observations, ``vel`` actions):
@@ -49,15 +49,15 @@ from typing import Any
 import torch
 
 from ltc_drones.agents import load_agent
-from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.agents.ship import ship_run
 from ltc_drones.atomic import write_json_atomic
 from ltc_drones.evaluation import evaluate
 from ltc_drones.models import trainable_parameters
 from ltc_drones.rl import PPOConfig, resume_ppo_run, start_ppo_run
+from ltc_drones.seeding import TEST_SEED_START
 from ltc_drones.training import TrainConfig
 from ltc_drones.version import __version__
 
-TEST_SEED_START = 20_000  # the test seeds of the shipped model cards
 TEST_EPISODES = 100
 EVAL_EPISODES = 100  # vector-backend model-selection episodes per evaluation (cheap: flown together)
 SEGMENT_EVALS = 2
@@ -209,46 +209,29 @@ def _train_command(target: Target, arch: str, seed: int) -> str:
 
 
 def ship(name: str) -> Path:
-    """Copy a finished target's actor (with its observation normalisation) to agents/ with a model card.
+    """Ship a finished target's actor (with its observation normalisation) to agents/ with a model card.
 
-    The shipped ``agent.pt`` is re-tested on the same seeds: it must fly exactly as the run's ``best.pt``.
+    ``ltc_drones.agents.ship.ship_run`` tests the shipped ``agent.pt`` on the same seeds: it must fly exactly as
+    the run's ``best.pt`` did.
     """
     result = json.loads((RESULTS / f"{name}.json").read_text())
-    best = Path(result["run"]) / "best.pt"
-    payload = read_checkpoint(best)
-    folder = Path("agents") / f"{result['task']}__{result['arch']}__kin__ppo"
-    folder.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(folder / "agent.pt", load_agent(best).policy, payload["env"],
-                    {"config": payload["train"]["config"], "ppo": payload["train"]["ppo"]})
-    shutil.rmtree(WORK / f"{name}.ship_test", ignore_errors=True)
-    test = test_success(folder / "agent.pt", result["task"], WORK / f"{name}.ship_test")
+    start = result["provenance_start"]
+    record = ship_run(
+        result["run"], f"{result['task']}__{result['arch']}__kin__ppo", test_episodes=TEST_EPISODES, workers=1,
+        work=WORK / f"{name}.ship", train_command=result["train_command"],
+        command=f"python scripts/ppo_reference.py --ship {name}", extra={"reference": result}, force=True,
+        facts={"training": f"{result['steps']:,} env steps on {result['envs']} drones of the vector backend, "
+                           f"{result['wall_time_s'] / 60:.1f} min wall time, 1 core",
+               "commit, date of training": f"{start['commit'][:7]}, {start['date'][:10]}"},
+        note=f"Trained by `{result['command']}`: the single run named below, stopped after two consecutive "
+             f"model-selection evaluations of >= {TARGETS[name].stop_rate:.0%}. Limits: trained and tested on the "
+             "nominal scenario only; distribution shifts are not measured here.")
+    test = record["test"]
     if test["successes"] != result["test"]["successes"]:
-        raise RuntimeError(f"shipped agent flies {test['successes']}/100, its run {result['test']['successes']}/100")
-    write_json_atomic(folder / "eval.json", result)
-    t, lo_hi = result["test"], result["test"]["wilson95"]
-    (folder / "README.md").write_text(f"""# {folder.name}
-
-A policy with the {result['arch'].upper()} core ({result['parameters']} trainable parameters) that flies
-`{result['task']}` from `kin` observations with `vel` actions at 30 Hz, trained from scratch by PPO
-(sb3-contrib RecurrentPPO with the {result['arch']} core as the actor) on {result['envs']} drones of the vector
-backend; its observation normalisation ships inside `agent.pt`.
-
-| metric | value |
-|---|---|
-| closed-loop success in the PyBullet env, {t['episodes']} test episodes (seeds {t['test_seeds']}) | \
-{t['successes']}/{t['episodes']}, 95 % Wilson [{lo_hi[0]:.3f}, {lo_hi[1]:.3f}] |
-| training | {result['steps']:,} env steps, {result['wall_time_s'] / 60:.1f} min wall time, 1 core |
-| commit, date | {result['provenance_start']['commit'][:7]}, {result['provenance_start']['date'][:10]} |
-
-Produced by `{result['command']}` (equivalent single run: `{result['train_command']}`,
-stopped after two consecutive model-selection evaluations of >= {TARGETS[name].stop_rate:.0%}), shipped with
-`python scripts/ppo_reference.py --ship {name}`; the full record is `eval.json`.
-Load it with `ltc_drones.load_agent("{folder}/agent.pt")`; fly it with
-`ltc-drones rollout --agent {folder} --episodes 3`.
-Limits: trained and tested on the nominal scenario only; distribution shifts are not measured here.
-""")
-    print(f"shipped {folder} ({(folder / 'agent.pt').stat().st_size / 1e3:.0f} kB): {test['successes']}/100")
-    return folder
+        raise RuntimeError(f"shipped agent flies {test['successes']}/{test['episodes']}, its run "
+                           f"{result['test']['successes']}/{result['test']['episodes']}")
+    print(f"shipped {record['folder']}: {test['successes']}/{test['episodes']}")
+    return Path(record["folder"])
 
 
 def main() -> None:

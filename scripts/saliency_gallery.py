@@ -25,6 +25,7 @@ from ltc_drones.diagnostics.plots import overlay
 from ltc_drones.diagnostics.saliency import saliency_map
 from ltc_drones.envs import make_env
 from ltc_drones.plotting import pyplot, save_figure
+from ltc_drones.seeding import TEST_SEED_START
 from ltc_drones.tasks import make_expert
 
 
@@ -59,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--agents", required=True)
     parser.add_argument("--scenarios", default="nominal,target-color@5")
-    parser.add_argument("--seed", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=TEST_SEED_START)
     parser.add_argument("--step", type=int, default=20)
     parser.add_argument("--out", default="results/saliency_gallery.png")
     args = parser.parse_args()

@@ -3,12 +3,13 @@
 Usage:
     python scripts/train_reference.py --obs kin        # goal: >= 90 % of 100 episodes, <= 10 min
     python scripts/train_reference.py --obs rgb        # goal: >= 80 % of 100 episodes, <= 60 min
-    python scripts/train_reference.py --obs kin --ship # also copy the agent to agents/ with a model card
+    python scripts/train_reference.py --obs kin --ship # also ship the agent to agents/ with a model card
 
 Wall time counts everything from the first demonstration to the last gradient step (collection,
 behaviour cloning, DAgger rounds with their closed-loop checks). The test episodes (env seeds
-20000.., from ``ltc_drones.seeding.test_seeds``) are disjoint from the demonstration, DAgger and
-model-selection seeds of every training seed. One torch thread per process.
+20000.., ``ltc_drones.seeding.TEST_SEED_START``) are disjoint from the demonstration, DAgger and
+model-selection seeds of every training seed. One torch thread per process. ``--ship`` writes the agent
+folder with ``ltc_drones.agents.ship.ship_run`` (as ``ltc-drones ship`` does), replacing a shipped one.
 """
 
 from __future__ import annotations
@@ -17,23 +18,21 @@ import argparse
 import datetime as dt
 import json
 import platform
-import shutil
 import time
 from pathlib import Path
 
 import torch
 
 from ltc_drones.agents import load_agent
-from ltc_drones.agents.checkpoint import read_checkpoint, save_checkpoint
+from ltc_drones.agents.ship import ship_run
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import wilson_interval
 from ltc_drones.models import trainable_parameters
-from ltc_drones.seeding import test_seeds
+from ltc_drones.seeding import TEST_SEED_START, test_seeds
 from ltc_drones.training import TrainConfig, start_run
 from ltc_drones.training.dagger import closed_loop_success
 from ltc_drones.version import __version__
 
-TEST_SEED_START = 20_000  # the test set of the shipped model cards
 REFERENCE = {
     "kin": dict(demo_episodes=100, iterations=1500, dagger_rounds=4, dagger_episodes=20, finetune_iterations=300,
                 eval_episodes=20, lr=3e-3, batch=16, window=32, warmup=8),
@@ -61,7 +60,7 @@ def main() -> None:
     if args.ship_result:
         result = json.loads(Path(args.ship_result).read_text())
         cfg = TrainConfig.from_dict(json.loads((Path(result["run"]) / "config.json").read_text()))
-        ship(Path(result["run"]) / "best.pt", result, cfg)
+        ship(result, cfg, f"python scripts/train_reference.py --ship-result {args.ship_result}", args.workers)
         return
     recipe = dict(REFERENCE[args.obs])
     for key in ("demo_episodes", "iterations", "conv_pool"):
@@ -102,43 +101,20 @@ def main() -> None:
     print(f"{args.arch} {args.obs}: {k}/{len(seeds)} test successes ({rate:.0%}, 95% CI [{lo:.2f}, {hi:.2f}]) "
           f"after {train_s / 60:.1f} min of wall time")
     if args.ship:
-        ship(run / "best.pt", result, cfg)
+        ship(result, cfg, f"{command} --ship", args.workers)
 
 
-def ship(best: Path, result: dict, cfg: TrainConfig) -> None:
-    folder = Path("agents") / result["agent"]
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = read_checkpoint(best)
-    policy = load_agent(best).policy
-    save_checkpoint(folder / "agent.pt", policy, payload["env"], {"config": payload["train"]["config"]})
-    (folder / "eval.json").write_text(json.dumps(result, indent=2) + "\n")
-    lo, hi = result["wilson95"]
-    units = getattr(policy.core.config, "units", "?")
-    score = (f"{result['successes']}/{result['test_episodes']} ({result['success_rate']:.0%}), "
-             f"95 % Wilson [{lo:.2f}, {hi:.2f}]")
-    card = f"""# {result['agent']}
-
-An {cfg.arch.upper()} policy ({units} neurons,
-{result['parameters']} trainable parameters; synapses masked by the wiring not counted) that flies
-`ltc_drones/FlyToTarget-v0` from `{cfg.obs}` observations with `vel` actions at 30 Hz, trained by behaviour
-cloning on {cfg.demo_episodes} expert episodes and
-{cfg.dagger_rounds} DAgger rounds of {cfg.dagger_episodes} episodes.
-
-| metric | value |
-|---|---|
-| closed-loop success, {result['test_episodes']} nominal test episodes (seeds {TEST_SEED_START}..) | {score} |
-| training wall time (collection + BC + DAgger) | {result['wall_time_s'] / 60:.1f} min on {result['machine']} |
-| date, package version | {result['date']}, {result['package_version']} |
-
-Produced by `{result['command']}` (then shipped here with `--ship`, or `--ship-result` on its
-printed JSON); the full record is `eval.json`.
-Load it with `ltc_drones.load_agent("{folder}/agent.pt")`; fly it with
-`ltc-drones rollout --agent {folder}/agent.pt --episodes 3 --video out.mp4`.
-Limits: trained and tested on the nominal scenario only; distribution shifts are not measured here.
-"""
-    (folder / "README.md").write_text(card)
-    shutil.copy(folder / "eval.json", Path("results") / f"train_reference_{cfg.obs}.json")
-    print(f"shipped to {folder}")
+def ship(result: dict, cfg: TrainConfig, command: str, workers: int) -> None:
+    """Ship the run's best checkpoint to ``agents/<agent>`` (model card, ``eval.json`` with this script's result)
+    and copy the result to ``results/train_reference_<obs>.json``."""
+    record = ship_run(result["run"], result["agent"], test_episodes=result["test_episodes"], workers=workers,
+                      train_command=result["command"], command=command, extra={"reference": result},
+                      facts={"training wall time (collection + BC + DAgger)":
+                             f"{result['wall_time_s'] / 60:.1f} min on {result['machine']}"},
+                      note="Limits: trained and tested on the nominal scenario only; distribution shifts are not "
+                           "measured here.", force=True)
+    (Path("results") / f"train_reference_{cfg.obs}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"shipped to {record['folder']}")
 
 
 if __name__ == "__main__":

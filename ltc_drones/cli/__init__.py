@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "collect": "collect expert demonstrations in parallel worker processes (resumable)",
     "train": "train an agent by behaviour cloning and DAgger (every TrainConfig field is an option)",
     "evaluate": "success rates with 95 % intervals over many seeded episodes per scenario (parallel, resumable)",
+    "ship": "an agent folder (agent.pt, eval.json, model card with test scores) from a training run",
     "benchmark": "architectures x training seeds x shifted scenarios from a grid file, on processes or Ray",
     "envs": "list the tasks, env ids, scenarios and shipped agents",
     "diagnose": "saliency, attention on the target, sanity checks and stability of an agent in closed loop; a report",

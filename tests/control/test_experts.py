@@ -1,6 +1,7 @@
 """The privileged experts succeed on seeded episodes of every task, nominal and under every shift.
 
-The full figure (100 episodes per task and scenario) comes from ``scripts/expert_success.py``.
+The full figure (100 episodes per task and scenario) comes from ``ltc-drones evaluate --agent expert`` (the
+commands are in docs/shifts.md).
 """
 
 import numpy as np
