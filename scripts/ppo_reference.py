@@ -49,12 +49,12 @@ from typing import Any
 import torch
 
 from ltc_drones.agents import load_agent
-from ltc_drones.agents.ship import ship_run
 from ltc_drones.atomic import write_json_atomic
 from ltc_drones.evaluation import evaluate
 from ltc_drones.models import trainable_parameters
 from ltc_drones.rl import PPOConfig, resume_ppo_run, start_ppo_run
 from ltc_drones.seeding import TEST_SEED_START
+from ltc_drones.shipping import ship_run
 from ltc_drones.training import TrainConfig
 from ltc_drones.version import __version__
 
@@ -211,7 +211,7 @@ def _train_command(target: Target, arch: str, seed: int) -> str:
 def ship(name: str) -> Path:
     """Ship a finished target's actor (with its observation normalisation) to agents/ with a model card.
 
-    ``ltc_drones.agents.ship.ship_run`` tests the shipped ``agent.pt`` on the same seeds: it must fly exactly as
+    ``ltc_drones.shipping.ship_run`` tests the shipped ``agent.pt`` on the same seeds: it must fly exactly as
     the run's ``best.pt`` did.
     """
     result = json.loads((RESULTS / f"{name}.json").read_text())

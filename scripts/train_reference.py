@@ -9,7 +9,7 @@ Wall time counts everything from the first demonstration to the last gradient st
 behaviour cloning, DAgger rounds with their closed-loop checks). The test episodes (env seeds
 20000.., ``ltc_drones.seeding.TEST_SEED_START``) are disjoint from the demonstration, DAgger and
 model-selection seeds of every training seed. One torch thread per process. ``--ship`` writes the agent
-folder with ``ltc_drones.agents.ship.ship_run`` (as ``ltc-drones ship`` does), replacing a shipped one.
+folder with ``ltc_drones.shipping.ship_run`` (as ``ltc-drones ship`` does), replacing a shipped one.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from pathlib import Path
 import torch
 
 from ltc_drones.agents import load_agent
-from ltc_drones.agents.ship import ship_run
 from ltc_drones.envs import make_env
 from ltc_drones.evaluation import wilson_interval
 from ltc_drones.models import trainable_parameters
 from ltc_drones.seeding import TEST_SEED_START, test_seeds
+from ltc_drones.shipping import ship_run
 from ltc_drones.training import TrainConfig, start_run
 from ltc_drones.training.dagger import closed_loop_success
 from ltc_drones.version import __version__

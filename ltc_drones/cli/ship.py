@@ -54,7 +54,7 @@ class ShipOptions:
 
 
 def run(o: ShipOptions) -> int:
-    from ..agents import ship
+    from ..shipping import ship
 
     checks.at_least("--test-episodes", o.test_episodes, 1)
     checks.at_least("--shift-episodes", o.shift_episodes, 1)
@@ -77,9 +77,10 @@ def run(o: ShipOptions) -> int:
             raise ValueError("--results applies with --grid only")
         else:
             from ..evaluation.evaluator import make_request
+            from ..tasks import task_spec
 
             config = source.config  # the agent fits its task, and every scenario exists
-            team = config.get("num_drones") if config["task"].startswith("multi-") else None
+            team = config.get("num_drones") if task_spec(config["task"]).team else None
             make_request(str(source.checkpoint), config["task"], ["nominal", *scenarios], 1, 0, None,
                          num_drones=team)
     checks.writable_folder("--out", o.out)

@@ -9,8 +9,8 @@ import torch
 import yaml
 
 from ltc_drones.agents import load_agent, read_checkpoint
-from ltc_drones.agents.ship import write_agent_folder
 from ltc_drones.seeding import TEST_SEED_START
+from ltc_drones.shipping import write_agent_folder
 from ltc_drones.tasks import make_env
 
 TINY = ["--task", "hover", "--obs", "kin", "--iterations", "2", "--eval-every", "1", "--batch", "2", "--window", "4",
