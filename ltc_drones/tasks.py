@@ -107,9 +107,9 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
     TaskSpec("hiking", "ltc_drones/Hiking-v0", "ltc_drones.envs.hiking:HikingEnv",
              vector="ltc_drones.envs.vector.tasks:HikingTask"),
     TaskSpec("multi-follow", "ltc_drones/MultiFollow-v0", "ltc_drones.envs.multi.follow:MultiFollowEnv", team=True,
-             expert="ltc_drones.control.team:TeamExpert", moving_target=True, single_agent_task="follow-target"),
+             expert="ltc_drones.control.team_expert:TeamExpert", moving_target=True, single_agent_task="follow-target"),
     TaskSpec("multi-fly-to-target", "ltc_drones/MultiFlyToTarget-v0", "ltc_drones.envs.multi.reach:MultiFlyToTargetEnv",
-             team=True, expert="ltc_drones.control.team:TeamExpert", single_agent_task="fly-to-target"),
+             team=True, expert="ltc_drones.control.team_expert:TeamExpert", single_agent_task="fly-to-target"),
 )}
 """Every task, by key."""
 

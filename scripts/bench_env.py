@@ -16,7 +16,7 @@ episodes autoresetting as they end; printed as drone-steps/s (N × vector steps/
 PyBullet env's ``kin``/``vel`` row of the same run and the verdict against the speed goal and aim at 1,024 drones.
 
 Then the multi-agent rows: ``--multi-task`` (PettingZoo, ``kin``/``vel``) with each of ``--drones``,
-every drone flown by the :class:`~ltc_drones.control.team.TeamExpert`, so all N fly the whole
+every drone flown by the :class:`~ltc_drones.control.team_expert.TeamExpert`, so all N fly the whole
 episode (random or zero actions would crash or lose drones early and time a smaller team); and
 the single-drone task of the same kind (``follow-target`` for ``multi-follow``) flown by its
 privileged expert, measured the same way in the same run. One env step moves every drone by one
@@ -48,7 +48,7 @@ import numpy as np  # noqa: E402
 import pybullet as pb  # noqa: E402
 
 from ltc_drones.atomic import write_atomic  # noqa: E402
-from ltc_drones.control.team import TeamExpert  # noqa: E402
+from ltc_drones.control.team_expert import TeamExpert  # noqa: E402
 from ltc_drones.envs import make_env  # noqa: E402
 from ltc_drones.sim import QuadrotorParams  # noqa: E402
 from ltc_drones.tasks import (  # noqa: E402

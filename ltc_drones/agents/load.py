@@ -60,7 +60,7 @@ def load_agent(source: str | os.PathLike, env=None):
 
         name = text[len(SCRIPTED_PREFIX):]
         if is_team_env(env):
-            from ..control.team import PerAgent
+            from ..control.team_expert import PerAgent
 
             return PerAgent(env, lambda view: make_scripted(name, view))
         return make_scripted(name, env)

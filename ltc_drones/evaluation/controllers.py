@@ -4,9 +4,9 @@
 for a single-agent Gymnasium env or for a multi-agent PettingZoo env (:mod:`ltc_drones.envs.multi`):
 
 * ``expert``: the task's privileged expert; on a multi-agent task the
-  :class:`~ltc_drones.control.team.TeamExpert` (with collision avoidance);
+  :class:`~ltc_drones.control.team_expert.TeamExpert` (with collision avoidance);
 * ``scripted:<name>``: a scripted controller; on a multi-agent task one per agent
-  (:class:`ltc_drones.control.team.PerAgent`);
+  (:class:`ltc_drones.control.team_expert.PerAgent`);
 * an agent checkpoint: the trained policy; on a multi-agent task it flies every agent as one batch,
   each with its own recurrent state (see :func:`ltc_drones.envs.multi.rollout.run_team_episode`).
 """

@@ -80,7 +80,7 @@ def fly_labelled_team_episode(env, expert: Controller, seed: int, learner: Contr
     """Fly one team episode in which the team expert labels every state; returns one shard's arrays per agent.
 
     The multi-agent counterpart of :func:`ltc_drones.training.collect.fly_labelled_episode`. The
-    expert (a :class:`~ltc_drones.control.team.TeamExpert`) is asked exactly once per step for all
+    expert (a :class:`~ltc_drones.control.team_expert.TeamExpert`) is asked exactly once per step for all
     agents, and so is the ``learner`` (reset for ``N`` agents, acting on the batch of their
     observations, one recurrent state per agent). For each live agent at each step the expert's
     action is flown with probability ``beta`` (one draw per agent from ``mix_rng``, required when

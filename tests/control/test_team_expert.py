@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pytest
 
-from ltc_drones.control.team import AvoidanceConfig, TeamExpert, avoidance_velocity
+from ltc_drones.control.team_expert import AvoidanceConfig, TeamExpert, avoidance_velocity
 from ltc_drones.envs.multi import multi_fly_to_target, multi_follow
 from ltc_drones.sim.rotation import yaw_of
 from ltc_drones.sim.state import RigidBodyState

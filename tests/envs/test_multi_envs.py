@@ -9,7 +9,7 @@ import pybullet as pb
 import pytest
 from pettingzoo.test import parallel_api_test
 
-from ltc_drones.control.team import TeamExpert
+from ltc_drones.control.team_expert import TeamExpert
 from ltc_drones.envs.camera import CameraConfig
 from ltc_drones.envs.multi import (
     MULTI_KIN_DIM,

@@ -7,7 +7,7 @@ import pytest
 
 from ltc_drones.agents import Agent, CheckpointError, env_spec_of, load_agent
 from ltc_drones.control import ConstantAction
-from ltc_drones.control.team import TeamExpert
+from ltc_drones.control.team_expert import TeamExpert
 from ltc_drones.envs import make_env
 from ltc_drones.envs.multi.rollout import agent_view_env, run_team_episode
 from ltc_drones.models import Policy, PolicyConfig

@@ -1,6 +1,6 @@
 """Fly one controller for every agent of a multi-agent env: the shared-policy episode loop.
 
-One controller (a trained agent, a :class:`~ltc_drones.control.team.TeamExpert`, a scripted
+One controller (a trained agent, a :class:`~ltc_drones.control.team_expert.TeamExpert`, a scripted
 controller) acts for all ``N`` agents as for a batch of ``N`` envs: ``reset(N)``, then at every
 step ``act(batch, episode_start)`` on the observations stacked in agent order (a dict of stacked
 arrays for ``rgb_kin``), so each agent keeps its own recurrent state. An agent that is done keeps
