@@ -40,12 +40,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..envs.rollout import agent_observation
 from .attention import step_attention
 from .interventions import KINDS, intervention_suite, summarize_interventions
 from .saliency import METHODS, Target, check_method
 from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
 from .summary import INTERVAL, EpisodeLog, pool_agents, scenario_attention, scenario_contrast
-from .team import CONTRAST, CONTRAST_KEY, agent_observation
+from .team import CONTRAST, CONTRAST_KEY
 
 INTERVENTION_TASKS = ("fly-to-target", "follow-target")
 """Tasks with one target to move or hide (see :func:`~.interventions.run_intervention`)."""
@@ -80,14 +81,14 @@ class TeamAttentionProbe:
         self.logs = {a: EpisodeLog(contrasts=(CONTRAST,)) for a in env.possible_agents}
         self.step = 0
 
-    def before_act(self, obs: Any) -> None:
+    def before_act(self, batch: Any, live: np.ndarray) -> None:
         take = [m for m in self.methods if m == "visual_backprop" or self.step % self.every == 0]
         for i, name in enumerate(self.env.possible_agents):
-            if name not in self.env.agents:
+            if not live[i]:
                 continue  # done: its row of the batch is a stale observation
             seg = self.env.onboard_camera(i, postprocess=False)[1]
             self.logs[name].add(step_attention(self.agent.policy, self.agent.state[i:i + 1].clone(),
-                                               agent_observation(obs, i), seg, dt=self.agent.dt_s, methods=take,
+                                               agent_observation(batch, i), seg, dt=self.agent.dt_s, methods=take,
                                                target=self.target))
         self.step += 1
 
@@ -104,11 +105,11 @@ class AttentionProbe:
         self.target, self.every = target, gradient_every
         self.log, self.step = EpisodeLog(), 0
 
-    def before_act(self, obs: Any) -> None:
+    def before_act(self, batch: Any, live: np.ndarray) -> None:
         take = [m for m in self.methods if m == "visual_backprop" or self.step % self.every == 0]
         seg = self.base.onboard_camera(postprocess=False)[1]  # no noise drawn: the episode stays the same
-        self.log.add(step_attention(self.agent.policy, self.agent.state.clone(), obs, seg, dt=self.agent.dt_s,
-                                    methods=take, target=self.target))
+        self.log.add(step_attention(self.agent.policy, self.agent.state.clone(), agent_observation(batch, 0), seg,
+                                    dt=self.agent.dt_s, methods=take, target=self.target))
         self.step += 1
 
     def record(self) -> dict[str, Any]:
@@ -196,20 +197,16 @@ class ClosedLoopDiagnostics:
                         "methods that fail are not measured, VisualBackProp is measured and flagged"}
 
     def _frames(self, env, agent, seed: int) -> list[tuple[Any, Any]]:
-        from ..envs.multi.rollout import run_team_episode
         from ..envs.rollout import run_episode
         from ..seeding import test_seeds
 
         frames = []
 
-        def team(batch, live: np.ndarray) -> None:  # every flying agent's observation with its own state
+        def keep(batch, live: np.ndarray) -> None:  # every flying agent's observation with its own state
             frames.extend((agent_observation(batch, i), agent.state[i:i + 1].clone()) for i in np.flatnonzero(live))
 
         for s in test_seeds(seed, self.sanity_episodes):  # every observation with the state it meets
-            if request_is_team(env):
-                run_team_episode(env, agent, s, before_act=team)
-            else:
-                run_episode(env, agent, s, before_act=lambda obs: frames.append((obs, agent.state.clone())))
+            run_episode(env, agent, s, before_act=keep)
         pick = np.unique(np.linspace(0, len(frames) - 1, min(self.sanity_frames, len(frames))).round().astype(int))
         return [frames[i] for i in pick]
 

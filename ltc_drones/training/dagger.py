@@ -19,10 +19,9 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..control.protocol import Controller
-from ..envs.rollout import success_rate
 from ..seeding import dagger_seeds
 from .collect import fly_labelled
-from .multi_agent import is_multi_env, team_size, team_success_rate
+from .multi_agent import is_multi_env, team_size
 from .storage import MANIFEST, completed_team_episodes, load_episode, write_episode
 
 
@@ -59,11 +58,3 @@ def fly_round(env, learner: Controller, expert: Controller, folder: Path, manife
             wins += all(bool(ep["success"]) for ep in shards)
             steps += sum(len(ep["label"]) for ep in shards)
     return {"successes": wins, "steps": steps}
-
-
-def closed_loop_success(env, agent: Controller, seeds) -> float:
-    """Fraction of episodes (one per seed) the agent alone succeeds in; on a multi-agent env, the fraction in
-    which every agent (all flown by ``agent``) succeeded."""
-    if is_multi_env(env):
-        return team_success_rate(env, agent, seeds)
-    return success_rate(env, agent, seeds)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from ..atomic import write_json_atomic
+from ..envs.rollout import success_rate
 from ..models import Policy, PolicyConfig
 from ..seeding import selection_seeds
 from .agent import Agent, env_spec_of
@@ -42,7 +43,7 @@ from .augment import augment_images
 from .checkpoint import read_checkpoint, save_checkpoint
 from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
-from .dagger import closed_loop_success, fly_round
+from .dagger import fly_round
 from .dataset import DemoDataset
 from .metrics_log import MetricsLog
 from .multi_agent import make_task_env, make_task_expert
@@ -215,7 +216,7 @@ class Trainer:
         r = st["round"]
         agent = Agent(self.policy, self.env_spec)
         t0 = time.perf_counter()
-        success = closed_loop_success(self.env, agent, self.eval_seeds())
+        success = success_rate(self.env, agent, self.eval_seeds())
         beta = cfg.dagger_beta * 0.5**r
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
         takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
@@ -258,7 +259,7 @@ class Trainer:
             elif st["phase"] == "final":
                 if cfg.algo == "dagger":
                     t0 = time.perf_counter()
-                    success = closed_loop_success(self.env, Agent(self.policy, self.env_spec), self.eval_seeds())
+                    success = success_rate(self.env, Agent(self.policy, self.env_spec), self.eval_seeds())
                     st["wall_time_s"] += time.perf_counter() - t0
                     st["rounds"].append({"round": st["round"], "eval_success": success, "final": True})
                     self.log.log(st["step"], {"eval/success_rate": success, "dagger/round": st["round"],
