@@ -151,8 +151,9 @@ def prepare(cfg: DiagnoseConfig):
     return request, agent
 
 
-def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Fly ``cfg.episodes`` episodes, measure saliency, run the checks, write the report folder ``out``.
+def diagnose_single(cfg: DiagnoseConfig, request, agent, out: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Fly ``cfg.episodes`` episodes of a single-agent task, measure saliency, run the checks, write the report
+    folder ``out`` (``request, agent``: from :func:`prepare`).
 
     Returns:
         The content of ``metrics.json``.
@@ -160,11 +161,6 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
     from ..envs import make_env
 
     t0 = time.perf_counter()
-    request, agent = prepare(cfg)
-    if request.multi_agent:
-        from .team import diagnose_team
-
-        return diagnose_team(cfg, request, agent, out, progress)
     policy = agent.policy
     image = policy.rgb_encoder is not None
     methods = [m for m in cfg.methods if image or m != "visual_backprop"]
