@@ -151,7 +151,7 @@ def run_episode(env, controller: Controller, seed: int, *, before_act: BeforeAct
             live = np.array([a in env.agents for a in names])
         else:
             last[0], rewards[0], terminated, truncated, infos[0] = env.step(actions[0])
-            live[0] = not (terminated or truncated)
+            live = np.array([not (terminated or truncated)])
         steps += 1
         for i in range(n):
             if infos[i] is not None:
