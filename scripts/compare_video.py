@@ -23,6 +23,7 @@ import torch
 from ltc_drones.agents import load_agent
 from ltc_drones.benchmark.grid import load_grid
 from ltc_drones.envs import make_env
+from ltc_drones.envs.rollout import run_episode
 from ltc_drones.evaluation import write_video
 from ltc_drones.evaluation.video import upscale_nearest
 
@@ -76,17 +77,14 @@ def main() -> None:
     for agent in agents:
         spec = agent.env_spec
         env = make_env(spec["task"], obs=spec["obs"], act=spec["act"], scenario=scenario, render_mode="rgb_array")
-        base = env.unwrapped
-        obs, _ = env.reset(seed=seed)
-        agent.reset(1)
-        frames = [frame(env.render(), base.onboard_camera()[0])]
-        done = False
-        while not done:
-            obs, _, term, trunc, info = env.step(agent.act(obs))
-            frames.append(frame(env.render(), base.onboard_camera()[0]))
-            done = term or trunc
+        frames: list[np.ndarray] = []
+
+        def snap(env=env, frames=frames) -> None:
+            frames.append(frame(env.render(), env.unwrapped.onboard_camera()[0]))
+
+        record = run_episode(env, agent, seed, on_frame=snap)
         env.close()
-        outcome = "success" if info["is_success"] else ("crash" if info["crashed"] else "failure")
+        outcome = "success" if record.success else ("crash" if record.crashed else "failure")
         summary.append(f"{agent.policy.config.core}: {outcome}")
         columns.append(frames)
     length = max(len(c) for c in columns)

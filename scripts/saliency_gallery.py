@@ -24,23 +24,18 @@ from ltc_drones.agents import load_agent
 from ltc_drones.diagnostics.plots import overlay
 from ltc_drones.diagnostics.saliency import saliency_map
 from ltc_drones.envs import make_env
+from ltc_drones.envs.rollout import run_episode
 from ltc_drones.plotting import pyplot, save_figure
 from ltc_drones.seeding import TEST_SEED_START
 from ltc_drones.tasks import make_expert
 
 
 def expert_images(task: str, scenario: str, seed: int, steps: int) -> list[np.ndarray]:
-    """The onboard images of the first ``steps + 1`` steps of an expert-flown episode."""
+    """The onboard images of the first ``steps + 1`` steps of an expert-flown episode (fewer if it ends sooner)."""
     env = make_env(task, obs="rgb", scenario=scenario)
-    expert = make_expert(env)
-    obs, _ = env.reset(seed=seed)
-    expert.reset(1)
-    images = [obs]
-    for _ in range(steps):
-        obs, _, term, trunc, _ = env.step(expert.act(obs))
-        images.append(obs)
-        if term or trunc:
-            break
+    images: list[np.ndarray] = []
+    run_episode(env, make_expert(env), seed, before_act=lambda batch, _live: images.append(batch[0]),
+                max_steps=steps + 1)
     env.close()
     return images
 

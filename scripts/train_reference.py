@@ -25,12 +25,12 @@ import torch
 
 from ltc_drones.agents import load_agent
 from ltc_drones.envs import make_env
+from ltc_drones.envs.rollout import success_rate
 from ltc_drones.evaluation import wilson_interval
 from ltc_drones.models import trainable_parameters
 from ltc_drones.seeding import TEST_SEED_START, test_seeds
 from ltc_drones.shipping import ship_run
 from ltc_drones.training import TrainConfig, start_run
-from ltc_drones.training.dagger import closed_loop_success
 from ltc_drones.version import __version__
 
 REFERENCE = {
@@ -82,7 +82,7 @@ def main() -> None:
     env = make_env(cfg.task, obs=cfg.obs)
     agent = load_agent(run / "best.pt", env)
     seeds = list(test_seeds(TEST_SEED_START, args.test_episodes))
-    rate = closed_loop_success(env, agent, seeds)
+    rate = success_rate(env, agent, seeds)
     k = round(rate * len(seeds))
     lo, hi = wilson_interval(k, len(seeds))
     command = f"python scripts/train_reference.py --obs {args.obs} --arch {args.arch} --seed {args.seed}"

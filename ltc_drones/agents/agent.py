@@ -50,7 +50,7 @@ class Agent:
     ``(num_envs, 4)``. The recurrent state is kept between calls; ``episode_start`` (one bool per env)
     clears it for the envs whose episode begins with this observation. An agent trained on a
     multi-agent task flies every agent of a team as such a batch (``reset(num_drones)``; see
-    :func:`ltc_drones.envs.multi.rollout.run_team_episode`), each with its own recurrent state.
+    :func:`ltc_drones.envs.rollout.run_episode`), each with its own recurrent state.
 
     Args:
         policy: the network.

@@ -33,7 +33,8 @@ class DiagnoseOptions:
 
 
 def run(o: DiagnoseOptions) -> int:
-    from ..diagnostics.report import diagnose, prepare
+    from ..diagnostics import diagnose
+    from ..diagnostics.report import prepare
 
     cfg = o.diagnosis
     checks.at_least("--episodes", cfg.episodes, 1)

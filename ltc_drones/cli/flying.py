@@ -36,15 +36,12 @@ def fly(request, workers: int) -> Any:
 def record_video(request, scenario: str, seed: int, path: Path, follower: int = 0) -> tuple[Path, Any]:
     """Fly episode ``seed`` of ``scenario`` again, recording the chase view beside the onboard view, into ``path``
     (multi-agent tasks: the whole team in the chase view, agent ``follower``'s onboard view beside it)."""
-    from ..evaluation import record_episode, record_team_episode, write_video
+    from ..evaluation import record_episode, write_video
 
     env = request.make_env(scenario, render_mode="rgb_array")
     try:
         controller = request.controller.build(env)
-        if request.multi_agent:
-            record = record_team_episode(env, controller, seed, follower)
-        else:
-            record = record_episode(env, controller, seed)
+        record = record_episode(env, controller, seed, follower)
         return write_video(path, record.frames, fps=env.unwrapped.clock.ctrl_hz), record
     finally:
         env.close()

@@ -14,9 +14,10 @@ from .closed_loop import ClosedLoopDiagnostics
 from .dynamics import ActivityTrace, activity_summary, explained_variance, record_activity, synapse_activity
 from .expressivity import trajectory_length
 from .interventions import KINDS, InterventionConfig, intervention_suite, run_intervention, summarize_interventions
-from .report import DiagnoseConfig, diagnose
+from .report import DiagnoseConfig, diagnose_single, prepare
 from .saliency import GRADIENT_METHODS, METHODS, Attribution, attribute, gradient_attribution, visual_backprop
 from .sanity import SANITY_THRESHOLD, SanityResult, cascading_randomisations, sanity_check
+from .team import diagnose_team
 
 __all__ = [
     "GRADIENT_METHODS", "METHODS", "REGIONS", "SANITY_THRESHOLD", "Attribution", "DiagnoseConfig", "SanityResult",
@@ -26,3 +27,11 @@ __all__ = [
     "record_activity", "run_intervention", "summarize_interventions", "synapse_activity", "trajectory_length",
     "ClosedLoopDiagnostics",
 ]
+
+
+def diagnose(cfg: DiagnoseConfig, out, progress: bool = True) -> dict:
+    """Fly ``cfg.episodes`` episodes (team episodes on a multi-agent task), measure saliency, run the checks, write
+    the report folder ``out`` (see :mod:`.report` and :mod:`.team`); returns the content of ``metrics.json``."""
+    request, agent = prepare(cfg)
+    report = diagnose_team if request.multi_agent else diagnose_single
+    return report(cfg, request, agent, out, progress)

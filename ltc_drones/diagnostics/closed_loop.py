@@ -23,7 +23,7 @@
   intervals and response times (:func:`~.interventions.summarize_interventions`).
 
 * **Multi-agent tasks** (a shared agent flying a team): the sanity frames are every flying agent's observations
-  with its own recurrent state; the probe (:class:`TeamAttentionProbe`) takes each flying agent's saliency on its
+  with its own recurrent state; the probe (:class:`AttentionProbe`) takes each flying agent's saliency on its
   own view at every step. Records hold the agents pooled (``attention``: per region the mean over agents, plus
   ``target_over_drone``: how often the leader's ratio exceeds the other drones' on frames with both in view) and
   each agent's (``agent_attention``); summaries and tables add the ``drone`` region and that contrast.
@@ -40,13 +40,14 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..tasks import task_spec
+from ..envs.rollout import agent_observation
+from ..tasks import is_team_env, task_spec
 from .attention import step_attention
 from .interventions import KINDS, intervention_suite, summarize_interventions
 from .saliency import METHODS, Target, check_method
 from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
 from .summary import INTERVAL, EpisodeLog, pool_agents, scenario_attention, scenario_contrast
-from .team import CONTRAST, CONTRAST_KEY, agent_observation
+from .team import CONTRAST, CONTRAST_KEY
 
 """Tasks with one target to move or hide (see :func:`~.interventions.run_intervention`)."""
 TABLE_REGIONS = ("target", "distractor", "scenery")
@@ -69,50 +70,37 @@ def _round(v: Any) -> Any:
     return v
 
 
-class TeamAttentionProbe:
-    """Multi-agent tasks: each flying agent's saliency on its own onboard view, through its own recurrent state,
-    before every action of the shared policy; records pooled attention (``attention``, as single-agent records,
-    plus the leader-against-drones contrast) and each agent's (``agent_attention``)."""
+class AttentionProbe:
+    """Saliency and attention ratios before every action of one episode (see the module docstring): each flying
+    agent's saliency on its own onboard view, through its own recurrent state (a single env is a team of one).
+    Records hold ``attention``; in a team env the agents pooled (plus the leader-against-drones contrast) and
+    each agent's (``agent_attention``)."""
 
     def __init__(self, env, agent, methods: tuple[str, ...], target: Target, gradient_every: int) -> None:
         self.env, self.agent, self.methods = env, agent, methods
         self.target, self.every = target, gradient_every
-        self.logs = {a: EpisodeLog(contrasts=(CONTRAST,)) for a in env.possible_agents}
+        self.team = is_team_env(env)
+        names = env.possible_agents if self.team else [""]
+        self.logs = {a: EpisodeLog(contrasts=(CONTRAST,)) if self.team else EpisodeLog() for a in names}
         self.step = 0
 
-    def before_act(self, obs: Any) -> None:
+    def before_act(self, batch: Any, live: np.ndarray) -> None:
         take = [m for m in self.methods if m == "visual_backprop" or self.step % self.every == 0]
-        for i, name in enumerate(self.env.possible_agents):
-            if name not in self.env.agents:
+        for i, log in enumerate(self.logs.values()):
+            if not live[i]:
                 continue  # done: its row of the batch is a stale observation
-            seg = self.env.onboard_camera(i, postprocess=False)[1]
-            self.logs[name].add(step_attention(self.agent.policy, self.agent.state[i:i + 1].clone(),
-                                               agent_observation(obs, i), seg, dt=self.agent.dt_s, methods=take,
-                                               target=self.target))
+            # no noise drawn: the episode stays the same
+            seg = (self.env.onboard_camera(i, postprocess=False) if self.team
+                   else self.env.unwrapped.onboard_camera(postprocess=False))[1]
+            log.add(step_attention(self.agent.policy, self.agent.state[i:i + 1].clone(), agent_observation(batch, i),
+                                   seg, dt=self.agent.dt_s, methods=take, target=self.target))
         self.step += 1
 
     def record(self) -> dict[str, Any]:
         per = {a: log.attention() for a, log in self.logs.items()}
+        if not self.team:
+            return {"attention": per[""]}
         return {"attention": pool_agents(list(per.values()), (CONTRAST,)), "agent_attention": per}
-
-
-class AttentionProbe:
-    """Saliency and attention ratios before every action of one episode (see the module docstring)."""
-
-    def __init__(self, env, agent, methods: tuple[str, ...], target: Target, gradient_every: int) -> None:
-        self.base, self.agent, self.methods = env.unwrapped, agent, methods
-        self.target, self.every = target, gradient_every
-        self.log, self.step = EpisodeLog(), 0
-
-    def before_act(self, obs: Any) -> None:
-        take = [m for m in self.methods if m == "visual_backprop" or self.step % self.every == 0]
-        seg = self.base.onboard_camera(postprocess=False)[1]  # no noise drawn: the episode stays the same
-        self.log.add(step_attention(self.agent.policy, self.agent.state.clone(), obs, seg, dt=self.agent.dt_s,
-                                    methods=take, target=self.target))
-        self.step += 1
-
-    def record(self) -> dict[str, Any]:
-        return {"attention": self.log.attention()}
 
 
 @dataclass(frozen=True)
@@ -196,29 +184,24 @@ class ClosedLoopDiagnostics:
                         "methods that fail are not measured, VisualBackProp is measured and flagged"}
 
     def _frames(self, env, agent, seed: int) -> list[tuple[Any, Any]]:
-        from ..envs.multi.rollout import run_team_episode
         from ..envs.rollout import run_episode
         from ..seeding import test_seeds
 
         frames = []
 
-        def team(batch, live: np.ndarray) -> None:  # every flying agent's observation with its own state
+        def keep(batch, live: np.ndarray) -> None:  # every flying agent's observation with its own state
             frames.extend((agent_observation(batch, i), agent.state[i:i + 1].clone()) for i in np.flatnonzero(live))
 
         for s in test_seeds(seed, self.sanity_episodes):  # every observation with the state it meets
-            if request_is_team(env):
-                run_team_episode(env, agent, s, before_act=team)
-            else:
-                run_episode(env, agent, s, before_act=lambda obs: frames.append((obs, agent.state.clone())))
+            run_episode(env, agent, s, before_act=keep)
         pick = np.unique(np.linspace(0, len(frames) - 1, min(self.sanity_frames, len(frames))).round().astype(int))
         return [frames[i] for i in pick]
 
     # ---- per episode and scenario ---------------------------------------------------------------------------
-    def probe(self, env, controller, checks: dict[str, Any]) -> AttentionProbe | TeamAttentionProbe | None:
+    def probe(self, env, controller, checks: dict[str, Any]) -> AttentionProbe | None:
         if not checks["methods"]:
             return None
-        kind = TeamAttentionProbe if request_is_team(env) else AttentionProbe
-        return kind(env, controller, tuple(checks["methods"]), self.attributed, self.gradient_every)
+        return AttentionProbe(env, controller, tuple(checks["methods"]), self.attributed, self.gradient_every)
 
     def summarize(self, request, scenario: str, records: list[dict[str, Any]],
                   checks: dict[str, Any]) -> dict[str, Any]:
@@ -310,9 +293,6 @@ class ClosedLoopDiagnostics:
         return "\n".join(lines) + "\n"
 
 
-def request_is_team(env) -> bool:
-    """Whether ``env`` is a multi-agent env (a team flown by one shared policy)."""
-    return hasattr(env, "possible_agents")
 
 
 def _interval(block: dict[str, Any]) -> str:

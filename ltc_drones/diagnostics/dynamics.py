@@ -96,18 +96,25 @@ class ActivityTrace:
         return self.states[:, self.groups[name]]
 
 
-def _features(policy: Policy, obs: Any) -> torch.Tensor:
-    kind = policy.config.obs_kind
-    if kind == "rgb_kin":
-        kin, rgb = obs["kin"], obs["rgb"]
-    else:
-        kin, rgb = (obs, None) if kind == "kin" else (None, obs)
-    kin_t = None if kin is None else torch.as_tensor(np.asarray(kin))[None]
-    rgb_t = None if rgb is None else torch.as_tensor(np.asarray(rgb))[None]
-    return policy.encode(kin_t, rgb_t)
+class _Recorder:
+    """Flies a policy as a controller (one env), keeping the core's input, state, output and the action of
+    every step (:meth:`~ltc_drones.models.Policy.act_traced`)."""
+
+    def __init__(self, policy: Policy, dt_s: float) -> None:
+        self.policy, self.dt_s = policy, dt_s
+        self.rows: dict[str, list[np.ndarray]] = {"inputs": [], "states": [], "outputs": [], "actions": []}
+
+    def reset(self, num_envs: int = 1) -> None:
+        self.state = self.policy.initial_state(num_envs)
+
+    def act(self, obs: Any, episode_start: Any = None) -> np.ndarray:
+        action, self.state, seen = self.policy.act_traced(obs, self.state, episode_start=episode_start, dt=self.dt_s)
+        for key, value in (("inputs", seen["inputs"]), ("states", self.state), ("outputs", seen["outputs"]),
+                           ("actions", action)):
+            self.rows[key].append(value[0].numpy().astype(np.float64))
+        return action.numpy()
 
 
-@torch.no_grad()
 def record_activity(agent, env, seed: int, max_steps: int | None = None) -> ActivityTrace:
     """Fly one episode of ``env`` (reset with ``seed``) with ``agent`` and record its core's activity.
 
@@ -117,27 +124,18 @@ def record_activity(agent, env, seed: int, max_steps: int | None = None) -> Acti
         seed: the episode's env seed.
         max_steps: stop after this many control steps (default: the episode's end).
 
-    The actions are those of ``Policy.act`` (same features, core step and head).
+    The actions are those of ``Policy.act`` on the raw observations, at the env's control period.
     """
+    from ..envs.rollout import run_episode
+
     policy: Policy = getattr(agent, "policy", agent)
     policy.eval()
-    base = env.unwrapped
-    dt = base.clock.ctrl_dt_s
-    core, head = policy.core, policy.head
-    obs, info = env.reset(seed=seed)
-    state = policy.initial_state(1)
-    rows: dict[str, list[np.ndarray]] = {"inputs": [], "states": [], "outputs": [], "actions": []}
-    done, steps = False, 0
-    while not done and (max_steps is None or steps < max_steps):
-        x = _features(policy, obs)
-        y, state = core.step(x, state, dt)
-        action = torch.tanh(head(y))
-        for key, value in (("inputs", x), ("states", state), ("outputs", y), ("actions", action)):
-            rows[key].append(value[0].numpy().astype(np.float64))
-        obs, _, terminated, truncated, info = env.step(action[0].numpy())
-        done, steps = terminated or truncated, steps + 1
-    arrays = {k: np.array(v).reshape(len(v), -1) for k, v in rows.items()}
-    episode = {"seed": int(seed), "steps": steps, "success": bool(info["is_success"]), "crashed": bool(info["crashed"])}
+    dt = env.unwrapped.clock.ctrl_dt_s
+    recorder = _Recorder(policy, dt)
+    record = run_episode(env, recorder, seed, max_steps=max_steps)
+    arrays = {k: np.array(v).reshape(len(v), -1) for k, v in recorder.rows.items()}
+    episode = {"seed": int(seed), "steps": record.steps, "success": record.success, "crashed": record.crashed}
+    core = policy.core
     return ActivityTrace(core.core_name or type(core).__name__, dt, groups=state_groups(core), episode=episode,
                          **arrays)
 

@@ -54,8 +54,8 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
-import pybullet as pb
 
+from ..envs.rollout import run_episode
 from ..envs.scenery import corridor_distance
 from ..evaluation.metrics import wilson_interval
 from ..sim.rotation import yaw_of
@@ -106,15 +106,11 @@ def _bearing(from_m: np.ndarray, to_m: np.ndarray) -> float:
     return math.atan2(to_m[1] - from_m[1], to_m[0] - from_m[0])
 
 
-def _body_pos(base, body: int) -> np.ndarray:
-    return np.array(pb.getBasePositionAndOrientation(body, physicsClientId=base.sim.world.cid)[0])
-
-
 def _solids(base) -> list[tuple[np.ndarray, float]]:
     """Placed solid scenery objects: (position (3,), radius m)."""
     out = []
     for obj in base.scene.scenery.objects:
-        p = _body_pos(base, obj.body)
+        p = base.sim.world.body_position(obj.body)
         if p[2] > -1.0:  # unplaced objects wait far below the ground
             out.append((p, obj.radius_m))
     return out
@@ -169,7 +165,7 @@ def _apply(base, kind: str, cfg: InterventionConfig) -> dict[str, Any] | None:
     if kind == "hide":
         base.set_target_visible(False)
         return event
-    distractors = [_body_pos(base, b) for b in base.scene.distractor_ids]
+    distractors = [base.sim.world.body_position(b) for b in base.scene.distractor_ids]
     if kind == "jump":
         p = _new_place(base, rng, cfg, distractors)
         if p is None:
@@ -182,7 +178,7 @@ def _apply(base, kind: str, cfg: InterventionConfig) -> dict[str, Any] | None:
                          "`distractors: N` (e.g. 'distractors@1') whose distractor_colors differ from target_color")
     body, p, literal = candidates[0], None, False
     for b in candidates:
-        q = _body_pos(base, b)
+        q = base.sim.world.body_position(b)
         others = [d for d, i in zip(distractors, base.scene.distractor_ids, strict=True) if i != b]
         if np.linalg.norm(q[:2] - base.state.pos_m[:2]) >= cfg.jump_distance_m[0] and _acceptable(base, q, old, cfg,
                                                                                                   others):
@@ -230,8 +226,8 @@ def run_intervention(env, controller, kind: str, seed: int, config: Intervention
 
     Args:
         env: a FlyToTarget or FollowTarget env (any observation mode).
-        controller: anything with ``reset(num_envs=1)`` and ``act(obs, episode_start=None)``, already
-            built for ``env`` (agents, experts, scripted controllers).
+        controller: a :class:`~ltc_drones.control.protocol.Controller` already built for ``env`` (agents,
+            experts, scripted controllers), flown by :func:`~ltc_drones.envs.rollout.run_episode`.
         kind: one of :data:`KINDS`.
         seed: the episode's env seed.
         config: timing and criteria; ``overrides`` replace its fields (e.g. ``at_s=1.0``).
@@ -251,36 +247,39 @@ def run_intervention(env, controller, kind: str, seed: int, config: Intervention
     dt = base.clock.ctrl_dt_s
     k_at = round(cfg.at_s / dt)
     k_back = k_at + max(1, round(cfg.hide_s / dt)) if kind == "hide" else None
-    obs, info = env.reset(seed=seed)
-    controller.reset(1)
-    pos, vel, target = [base.state.pos_m.copy()], [base.state.vel_world_mps.copy()], [base.target_pos_m.copy()]
+    pos, vel, target = [], [], []
     event, held_goal, success_step, in_view_back = None, None, None, None
-    k, done = 0, False
-    while not done:
+    k = 0
+
+    def intervene(batch, live: np.ndarray) -> None:  # before the action of step k
+        nonlocal event, held_goal, in_view_back
+        if held_goal is not None and not base.target_visible:
+            batch[0, :3] = held_goal  # a kin observation keeps the goal it last saw while the target is hidden
         if k == k_at:
             event = _apply(base, kind, cfg) if kind != "none" else {}
             if kind == "hide" and base.obs_mode == "kin":
-                held_goal = np.array(obs[:3], copy=True)
+                held_goal = np.array(batch[0, :3], copy=True)
         if k == k_back and event is not None:
             base.set_target_visible(True)
             in_view_back = bool(base.camera.sees(base.state, base.target_pos_m))
-        action = np.asarray(controller.act(obs), dtype=np.float32).reshape(-1)
-        obs, _, terminated, truncated, info = env.step(action)
+
+    def count(_actions, _rewards, infos: list[dict]) -> None:
+        nonlocal k, success_step
         k += 1
-        if held_goal is not None and not base.target_visible:
-            obs = obs.copy()
-            obs[:3] = held_goal
+        if infos[0]["is_success"] and success_step is None:
+            success_step = k
+
+    def log() -> None:  # after the reset and after every step
         pos.append(base.state.pos_m.copy())
         vel.append(base.state.vel_world_mps.copy())
         target.append(base.target_pos_m.copy())
-        if info["is_success"] and success_step is None:
-            success_step = k
-        done = terminated or truncated
+
+    record = run_episode(env, controller, seed, before_act=intervene, after_step=count, on_frame=log)
     base.set_target_visible(True)
     pos_a, vel_a, tgt_a = np.array(pos), np.array(vel), np.array(target)
     rec: dict[str, Any] = {
         "kind": kind, "seed": int(seed), "applied": event is not None, "t_intervention_s": k_at * dt,
-        "success": bool(info["is_success"]), "crashed": bool(info["crashed"]),
+        "success": record.success, "crashed": record.crashed,
         "time_to_success_s": None if success_step is None else success_step * dt, "steps": k,
         "responded": None, "response_time_s": None, **(event or {}),
         "trajectory": {"pos_m": pos_a.round(4).tolist(), "target_m": tgt_a.round(4).tolist()},

@@ -151,8 +151,9 @@ def prepare(cfg: DiagnoseConfig):
     return request, agent
 
 
-def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dict[str, Any]:
-    """Fly ``cfg.episodes`` episodes, measure saliency, run the checks, write the report folder ``out``.
+def diagnose_single(cfg: DiagnoseConfig, request, agent, out: str | Path, progress: bool = True) -> dict[str, Any]:
+    """Fly ``cfg.episodes`` episodes of a single-agent task, measure saliency, run the checks, write the report
+    folder ``out`` (``request, agent``: from :func:`prepare`).
 
     Returns:
         The content of ``metrics.json``.
@@ -160,11 +161,6 @@ def diagnose(cfg: DiagnoseConfig, out: str | Path, progress: bool = True) -> dic
     from ..envs import make_env
 
     t0 = time.perf_counter()
-    request, agent = prepare(cfg)
-    if request.multi_agent:
-        from .team import diagnose_team
-
-        return diagnose_team(cfg, request, agent, out, progress)
     policy = agent.policy
     image = policy.rgb_encoder is not None
     methods = [m for m in cfg.methods if image or m != "visual_backprop"]
@@ -239,19 +235,21 @@ def onboard_frame(rgb: np.ndarray, saliency: np.ndarray | None) -> np.ndarray:
 def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool, progress: bool) -> Collected:
     from tqdm import tqdm
 
+    from ..envs.rollout import agent_observation, run_episode
     from ..evaluation.video import side_by_side
 
     base, policy = env.unwrapped, agent.policy
     got = Collected(ssim={m: [] for m in methods} if image else {})
     video_method = picture_method(methods)
     for index, seed in enumerate(tqdm(seeds, desc="diagnose", unit="episode", disable=not progress)):
-        obs, info = env.reset(seed=int(seed))
-        agent.reset(1)
         log, step, last_map = EpisodeLog(), 0, None
-        while True:
-            state = agent.state.clone()
+
+        def measure(batch, live: np.ndarray, index: int = index, log: EpisodeLog = log) -> None:
+            nonlocal step, last_map
+            obs = agent_observation(batch, 0)
             seg = base.onboard_camera()[1] if image else None
-            sa = measure_step(cfg, got, policy, agent.dt_s, methods, step, obs, state, seg, base.rngs.diagnostics)
+            sa = measure_step(cfg, got, policy, agent.dt_s, methods, step, obs, agent.state.clone(), seg,
+                              base.rngs.diagnostics)
             log.add(sa)
             if index == 0 and image:
                 rgb = obs["rgb"] if isinstance(obs, dict) else obs
@@ -260,13 +258,11 @@ def _fly(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], image: bool
                 last_map = sa.maps.get(video_method, last_map)
                 if cfg.video:
                     got.video.append(side_by_side(env.render(), onboard_frame(rgb, last_map)))
-            action = agent.act(obs, episode_start=np.array([step == 0]))
-            obs, _, terminated, truncated, info = env.step(action)
             step += 1
-            if terminated or truncated:
-                break
-        got.episodes.append({"episode": index, "seed": int(seed), "success": bool(info["is_success"]),
-                             "crashed": bool(info["crashed"]), "steps": step, "time_s": round(float(info["time_s"]), 3),
+
+        record = run_episode(env, agent, int(seed), before_act=measure)
+        got.episodes.append({"episode": index, "seed": int(seed), "success": record.success,
+                             "crashed": record.crashed, "steps": record.steps, "time_s": round(record.time_s, 3),
                              "attention": log.attention(), "features": log.features()})
     return got
 

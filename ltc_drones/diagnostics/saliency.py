@@ -176,8 +176,7 @@ def action_function(policy: Policy, dt: float, target: Target = "norm") -> Calla
             feats = policy.encode(None, inputs[0])
         else:
             feats = policy.encode(inputs[0], None)
-        y, _ = policy.core.step(feats, state, dt, None)
-        action = torch.tanh(policy.head(y))
+        action, _, _ = policy.step_features(feats, state, dt=dt)
         return action.norm(dim=-1) if target == "norm" else action
 
     return f

@@ -2,7 +2,7 @@
 than to the other drones? (``ltc-drones diagnose --task multi-follow --num-drones 2 --agent RUN``.)
 
 The team flies seeded episodes with the shared policy (one batch, each agent with its own recurrent state,
-:func:`~ltc_drones.envs.multi.rollout.run_team_episode`). Before every action, for each diagnosed agent still
+:func:`~ltc_drones.envs.rollout.run_episode`). Before every action, for each diagnosed agent still
 flying, the saliency of that agent's onboard image is taken through that agent's recurrent state (the same
 per-step function as the single-agent report, :func:`.report.measure_step`), with the attention ratios of the
 segmentation classes of its view: ``target`` (in MultiFollow the leader; in MultiFlyToTarget every drone's
@@ -28,6 +28,7 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..envs.camera import SEG_DRONE
+from ..envs.rollout import agent_observation, run_episode
 from ..tasks import task_spec
 from .report import (
     Collected,
@@ -115,11 +116,6 @@ def diagnose_team(cfg: DiagnoseConfig, request, agent, out: str | Path, progress
     return report
 
 
-def agent_observation(batch, i: int):
-    """Agent ``i``'s observation in a stacked batch (an array, or a dict of arrays for ``rgb_kin``)."""
-    return {k: v[i] for k, v in batch.items()} if isinstance(batch, dict) else batch[i]
-
-
 Frames = dict[str, dict[tuple[int, int], dict[str, Any]]]
 """Gallery frames: agent -> (episode, step) -> ``{"rgb", "seg", "maps": {primary method: map}}``."""
 
@@ -129,7 +125,7 @@ def _crowded(frames: Frames, key: tuple[int, int]) -> bool:
 
 
 class _TeamProbe:
-    """One episode's per-step measurements, called by ``run_team_episode`` before every action. Keeps gallery
+    """One episode's per-step measurements, called by ``run_episode`` before every action. Keeps gallery
     frames of the first episode, and of every step of any episode where some diagnosed agent sees another drone."""
 
     def __init__(self, cfg: DiagnoseConfig, env, agent, got: Collected, methods: list[str], drones: list[str],
@@ -172,13 +168,11 @@ def _fly_team(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], drones
     """Fly the episodes; returns what the report needs and the gallery's frames (see :class:`_TeamProbe`)."""
     from tqdm import tqdm
 
-    from ..envs.multi.rollout import run_team_episode
-
     got = Collected(ssim={m: [] for m in methods})
     gallery: Frames = {a: {} for a in drones}
     for episode, seed in enumerate(tqdm(seeds, desc="diagnose", unit="episode", disable=not progress)):
         probe = _TeamProbe(cfg, env, agent, got, methods, drones, gallery, episode)
-        record = run_team_episode(env, agent, int(seed), before_act=probe.before_act)
+        record = run_episode(env, agent, int(seed), before_act=probe.before_act)
         per_agent = {a: {"success": bool(record.agent_success[i]), "crashed": bool(record.agent_crashed[i]),
                          "collided": bool(record.agent_collided[i]), "steps": int(record.agent_steps[i]),
                          "attention": probe.logs[a].attention(), "features": probe.logs[a].features()}

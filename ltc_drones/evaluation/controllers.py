@@ -8,7 +8,7 @@ for a single-agent Gymnasium env or for a multi-agent PettingZoo env (:mod:`ltc_
 * ``scripted:<name>``: a scripted controller; on a multi-agent task one per agent
   (:class:`ltc_drones.control.team_expert.PerAgent`);
 * an agent checkpoint: the trained policy; on a multi-agent task it flies every agent as one batch,
-  each with its own recurrent state (see :func:`ltc_drones.envs.multi.rollout.run_team_episode`).
+  each with its own recurrent state (see :func:`ltc_drones.envs.rollout.run_episode`).
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def _worker_env(request: EvalRequest, scenario: str):
 def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | None = None) -> dict[str, Any]:
     """Fly one episode with ``controller`` and return its metrics (plus the return and end flags).
 
-    ``probe.before_act(obs)`` (if given) sees every observation before the controller acts on it.
+    ``probe.before_act(batch, live)`` (if given) sees every observation batch before the controller acts on it.
     """
     base = env.unwrapped
     moving = task_spec(task).moving_target
@@ -116,15 +116,16 @@ def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | Non
         pos.append(base.state.pos_m.copy())
         goal.append(np.array(base.goal_pos_m, float))
 
-    def transition(action, info: dict) -> None:
-        actions.append(np.asarray(action, dtype=np.float32).reshape(-1))
+    def transition(action: np.ndarray, _rewards, infos: list[dict]) -> None:
+        info = infos[0]
+        actions.append(action[0])
         if band is not None:
             tracked.append(band[0] <= info["distance_m"] <= band[1] and bool(info["target_in_view"]))
         if info["is_success"] and "success_step" not in last:
             last["success_step"] = len(actions)
         last["info"] = info
 
-    record = run_episode(env, controller, seed, on_step=where, on_transition=transition,
+    record = run_episode(env, controller, seed, on_frame=where, after_step=transition,
                          before_act=probe.before_act if probe is not None else None)
     info = last["info"]
     traj = Trajectory(base.clock.ctrl_dt_s, np.array(pos), np.array(goal), np.array(actions),

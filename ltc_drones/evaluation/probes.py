@@ -52,8 +52,9 @@ def attention_regions(multi_agent: bool) -> tuple[str, ...]:
 class EpisodeProbe(Protocol):
     """Watches one episode."""
 
-    def before_act(self, obs: Any) -> None:
-        """Called with every observation, before the controller acts on it."""
+    def before_act(self, batch: Any, live: Any) -> None:
+        """Called before every action with the observation batch and the mask of live agents (the
+        ``before_act`` hook of :func:`ltc_drones.envs.rollout.run_episode`; a single env is a batch of one)."""
 
     def record(self) -> dict[str, Any]:
         """JSON fields added to the episode's record."""

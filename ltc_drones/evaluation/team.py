@@ -1,6 +1,6 @@
 """Statistics of multi-agent episodes: one record per team episode, one summary per scenario.
 
-A team episode (:class:`~ltc_drones.envs.multi.rollout.TeamEpisodeRecord`, flown with ``keep_infos=True``)
+A team episode (:class:`~ltc_drones.envs.rollout.TeamEpisodeRecord`, flown with ``keep_infos=True``)
 becomes a record (:func:`team_episode_metrics`) with
 
 * ``success``: the *team* succeeded (every agent did; the episode's outcome, as ``success`` is in
@@ -44,7 +44,7 @@ def team_episode_metrics(record, dt_s: float, follow: bool) -> dict[str, Any]:
     """The record of one team episode (see the module docstring).
 
     Args:
-        record: a :class:`~ltc_drones.envs.multi.rollout.TeamEpisodeRecord` with ``agent_infos`` (every
+        record: a :class:`~ltc_drones.envs.rollout.TeamEpisodeRecord` with ``agent_infos`` (every
             agent's info after each of its steps).
         dt_s: control period (s).
         follow: a following task (MultiFollow): leader metrics instead of time to success.
@@ -78,12 +78,12 @@ def team_episode_metrics(record, dt_s: float, follow: bool) -> dict[str, Any]:
 def fly_team_episode(env, controller, seed: int, probe=None) -> dict[str, Any]:
     """Fly one seeded episode of ``controller`` for every agent of ``env``; returns its record's metrics.
 
-    ``probe.before_act(batch)`` (if given) sees every observation batch before the controller acts on it.
+    ``probe.before_act(batch, live)`` (if given) sees every observation batch before the controller acts on it.
     """
-    from ..envs.multi.rollout import run_team_episode
+    from ..envs.rollout import run_episode
 
-    before_act = None if probe is None else (lambda batch, _live: probe.before_act(batch))
-    record = run_team_episode(env, controller, seed, before_act=before_act, keep_infos=True)
+    record = run_episode(env, controller, seed, before_act=None if probe is None else probe.before_act,
+                         keep_infos=True)
     return team_episode_metrics(record, env.clock.ctrl_dt_s, follow=task_spec(env.TASK).moving_target)
 
 

@@ -198,10 +198,39 @@ class Policy(nn.Module):
         Returns:
             ``(action [B, action_dim] in [-1, 1], next state)``.
         """
+        action, state, _ = self.act_traced(obs, state, episode_start=episode_start, dt=dt)
+        return action, state
+
+    @torch.no_grad()
+    def act_traced(self, obs: Obs, state: Tensor | None = None, *, episode_start: Tensor | np.ndarray | None = None,
+                   dt: float | Tensor) -> tuple[Tensor, Tensor, dict[str, Tensor]]:
+        """:meth:`act`, also returning what the core received and gave at this step.
+
+        Returns:
+            ``(action [B, action_dim], next state [B, state_size], {"inputs": features [B, feature_dim],
+            "outputs": core output [B, core_output]})``.
+        """
         feats, _ = self._encode_lead(obs, 1)
+        action, state, y = self.step_features(feats, state, episode_start=episode_start, dt=dt)
+        return action, state, {"inputs": feats, "outputs": y}
+
+    def step_features(self, feats: Tensor, state: Tensor | None = None, *,
+                      episode_start: Tensor | np.ndarray | None = None,
+                      dt: float | Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The core step and the action head on perception features (with autograd, e.g. for saliency).
+
+        Args:
+            feats: features ``[B, feature_dim]`` (from :meth:`encode`).
+            state, episode_start, dt: as in :meth:`act`.
+
+        Returns:
+            ``(action [B, action_dim] in [-1, 1], next state [B, state_size], core output [B, core_output])``.
+        """
         es = None if episode_start is None else _as_tensor(episode_start).to(torch.bool)
         y, state = self.core.step(feats, state, dt, es)
-        return torch.tanh(self.head(y)), state
+        return torch.tanh(self.head(y)), state, y
+
+
 def trainable_parameters(policy) -> int:
     """Trainable scalars of a policy; synapses masked out by an NCP wiring are not counted."""
     core = policy.core

@@ -45,28 +45,24 @@ def evaluate_vector(agent, task: str, act: str, scenario: str, seeds: range) -> 
 
 
 def evaluate_env(agent, env, seeds: range, success_return: float | None = None) -> dict[str, Any]:
-    """One episode of ``env`` (a PyBullet drone env or any Gymnasium env) per seed."""
-    if hasattr(env.unwrapped, "obs_mode"):  # a drone env: its rollout helper and records
-        records = [run_episode(env, agent, int(s)) for s in seeds]
-        return _summary([r.success for r in records], [r.episode_return for r in records])
+    """One episode of ``env`` (a PyBullet drone env or any Gymnasium env) per seed, through
+    :func:`~ltc_drones.envs.rollout.run_episode`."""
+    last: list[dict] = [{}]
+
+    def keep(_actions, _rewards, infos: list[dict]) -> None:
+        last[:] = infos
+
     successes: list[bool | None] = []
     returns: list[float] = []
     for s in seeds:
-        obs, _ = env.reset(seed=int(s))
-        agent.reset(1)
-        total, first, info = 0.0, True, {}
-        while True:
-            obs, reward, terminated, truncated, info = env.step(agent.act(obs, np.array([first])))
-            total, first = total + float(reward), False
-            if terminated or truncated:
-                break
-        if "is_success" in info:
-            successes.append(bool(info["is_success"]))
+        record = run_episode(env, agent, int(s), after_step=keep)
+        if "is_success" in last[0]:
+            successes.append(bool(last[0]["is_success"]))
         elif success_return is not None:
-            successes.append(total >= success_return)
+            successes.append(record.episode_return >= success_return)
         else:
             successes.append(None)
-        returns.append(total)
+        returns.append(record.episode_return)
     return _summary(successes, returns)
 
 

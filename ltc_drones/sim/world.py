@@ -176,6 +176,10 @@ class PyBulletWorld:
     def move_body(self, body: int, pos_m, quat_xyzw=(0.0, 0.0, 0.0, 1.0)) -> None:
         pb.resetBasePositionAndOrientation(body, list(pos_m), list(quat_xyzw), physicsClientId=self.cid)
 
+    def body_position(self, body: int) -> np.ndarray:
+        """World position ``(3,)`` (m) of ``body``'s base."""
+        return np.array(pb.getBasePositionAndOrientation(body, physicsClientId=self.cid)[0])
+
     def hide_body(self, body: int) -> None:
         self.move_body(body, HIDDEN_POS_M)
 

@@ -6,7 +6,7 @@ are skipped, so running the same command again after an interruption completes t
 repeating or losing any episode; a different request for the same folder raises an error.
 Episode ``k`` of a collection with base seed ``s`` flies env seed ``ltc_drones.seeding.demo_seeds(s, n)[k]``.
 
-Multi-agent tasks (see :mod:`ltc_drones.training.multi_agent`): episode ``k`` is a team episode flown
+Multi-agent tasks (:data:`ltc_drones.tasks.TEAM_TASKS`): episode ``k`` is a team episode flown
 by the team expert and stored as ``num_drones`` shards, one per agent; it counts as done only when all
 of them are on disk, and flying it again (to refill a lost shard) writes the same shards.
 """
@@ -23,11 +23,11 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..control.protocol import Controller
+from ..envs.rollout import agent_observation, run_episode
 from ..parallel import process_pool
 from ..seeding import SCHEME, check_training_seed, demo_seeds
 from ..tasks import agent_observation_space, check_num_drones, is_team_env, make_env, make_expert, task_spec
 from ..version import __version__
-from .multi_agent import fly_labelled_team_episode
 from .storage import (
     FORMAT,
     MANIFEST,
@@ -96,56 +96,91 @@ class CollectSpec:
 _WORKER_ENV: dict = {}
 
 
-def fly_labelled_episode(env, expert: Controller, seed: int, learner: Controller | None = None, beta: float = 1.0,
-                         mix_rng: np.random.Generator | None = None,
-                         takeover_steps: int | None = None) -> dict[str, np.ndarray]:
-    """Fly one episode in which the expert labels every state; returns the shard arrays.
+class _LabelledFlight:
+    """The controller :func:`fly_labelled` flies: the expert labels every live agent's state, the learner (if
+    any) proposes, per agent and step the expert's action is flown with probability β."""
 
-    The expert is asked exactly once per step (its answer is the label), and so is the ``learner``
-    when there is one (so that its recurrent state follows the episode). The expert's action is
-    flown with probability ``beta`` (drawn from ``mix_rng`` at every step when ``beta < 1``), the
-    learner's otherwise; ``beta=1`` without a learner is plain expert demonstration. With
-    ``takeover_steps`` (HG-DAgger, see ``TrainConfig.takeover_lost_s``) the expert flies whenever the
-    goal has been out of the onboard camera's view for that many steps (at least one), until it is
-    back in view.
+    def __init__(self, env, expert: Controller, learner: Controller | None, beta: float,
+                 mix_rng: np.random.Generator | None, takeover_steps: int | None) -> None:
+        if learner is not None and 0.0 < beta < 1.0 and mix_rng is None:
+            raise ValueError(f"beta={beta} mixes expert and learner actions at random: pass mix_rng, a "
+                             "numpy Generator, so that the episode can be flown again identically")
+        self.views = [env.agent_views[a] for a in env.possible_agents] if is_team_env(env) else [env.unwrapped]
+        self.expert, self.learner, self.beta, self.mix_rng = expert, learner, beta, mix_rng
+        self.takeover_steps = takeover_steps
+        n = len(self.views)
+        self.observations: list[list] = [[] for _ in range(n)]
+        self.labels: list[list] = [[] for _ in range(n)]
+        self.executed: list[list] = [[] for _ in range(n)]
+        self.rewards: list[list] = [[] for _ in range(n)]
+        self.live = np.ones(n, dtype=bool)
+        self.lost = np.zeros(n, dtype=int)
+
+    def reset(self, num_envs: int = 1) -> None:
+        self.expert.reset(num_envs)
+        if self.learner is not None:
+            self.learner.reset(num_envs)
+        self.lost[:] = 0
+
+    def before_act(self, batch, live: np.ndarray) -> None:
+        self.live = np.asarray(live, dtype=bool).copy()
+
+    def act(self, obs, episode_start=None) -> np.ndarray:
+        n = len(self.views)
+        label = np.asarray(self.expert.act(obs, episode_start), dtype=np.float32).reshape(n, 4)
+        action = label.copy()
+        if self.learner is not None:
+            learned = np.asarray(self.learner.act(obs, episode_start), dtype=np.float32).reshape(n, 4)
+            if self.beta < 1.0:
+                learner_flies = np.ones(n, dtype=bool) if self.mix_rng is None else self.mix_rng.random(n) >= self.beta
+                action[learner_flies] = learned[learner_flies]
+            if self.takeover_steps is not None:
+                for i in np.flatnonzero(self.live):
+                    self.lost[i] = 0 if self.views[i].target_in_view() else self.lost[i] + 1
+                    if self.lost[i] >= max(1, self.takeover_steps):
+                        action[i] = label[i]
+        for i in np.flatnonzero(self.live):
+            self.observations[i].append(agent_observation(obs, i))
+            self.labels[i].append(label[i])
+            self.executed[i].append(action[i])
+        return action
+
+    def after_step(self, actions: np.ndarray, rewards: np.ndarray, infos: list) -> None:
+        for i, info in enumerate(infos):
+            if info is not None:
+                self.rewards[i].append(float(rewards[i]))
+
+
+def fly_labelled(env, expert: Controller, seed: int, learner: Controller | None = None, beta: float = 1.0,
+                 mix_rng: np.random.Generator | None = None,
+                 takeover_steps: int | None = None) -> list[dict[str, np.ndarray]]:
+    """Fly one episode (a team episode in a multi-agent env) in which the expert labels every state; returns
+    one shard's arrays per agent (one for a single-agent env).
+
+    The expert (a :class:`~ltc_drones.control.team_expert.TeamExpert` in a multi-agent env) is asked exactly once per
+    step for all agents, and so is the ``learner`` (reset for the ``N`` agents, acting on the batch of their
+    observations, one recurrent state per agent), so that its recurrent state follows the episode. For each
+    live agent at each step the expert's action is flown with probability ``beta`` (one draw per agent from
+    ``mix_rng``, required when ``0 < beta < 1``), the learner's otherwise; ``beta=1`` without a learner is plain
+    expert demonstration. With ``takeover_steps`` (HG-DAgger, see ``TrainConfig.takeover_lost_s``) the expert
+    flies an agent whenever that agent's look-at point (its goal, or the leader) has been out of its onboard
+    camera's view for that many steps (at least one), until it is back in view.
+
+    Returns:
+        ``N`` dicts of shard arrays in agent order; agent ``i``'s holds only the steps it flew and its own
+        ``success``; in a multi-agent env also the episode's ``team_success`` and ``agent`` = ``i``.
     """
-    obs, _ = env.reset(seed=seed)
-    expert.reset(1)
-    if learner is not None:
-        learner.reset(1)
-    lost = 0
-    observations, labels, executed, rewards = [], [], [], []
-    while True:
-        start = np.array([not observations])
-        label = expert.act(obs, start)
-        action = label
-        if learner is not None:
-            learned = learner.act(obs, start)
-            if beta < 1.0 and (mix_rng is None or mix_rng.random() >= beta):
-                action = learned
-            if takeover_steps is not None:
-                lost = 0 if env.unwrapped.target_in_view() else lost + 1
-                if lost >= max(1, takeover_steps):
-                    action = label
-        observations.append(obs)
-        labels.append(label)
-        executed.append(action)
-        obs, reward, terminated, truncated, info = env.step(action)
-        rewards.append(reward)
-        if terminated or truncated:
-            break
-    return stack_episode(observations, labels, executed, rewards, seed, info["is_success"])
-
-
-def fly_labelled(env, expert: Controller, seed: int, **kwargs) -> list[dict[str, np.ndarray]]:
-    """One labelled episode of either kind of env, as a list of shard arrays (one per agent).
-
-    ``kwargs`` (learner, beta, mix_rng, takeover_steps) as in :func:`fly_labelled_episode` and
-    :func:`~ltc_drones.training.multi_agent.fly_labelled_team_episode`.
-    """
-    if is_team_env(env):
-        return fly_labelled_team_episode(env, expert, seed, **kwargs)
-    return [fly_labelled_episode(env, expert, seed, **kwargs)]
+    flight = _LabelledFlight(env, expert, learner, beta, mix_rng, takeover_steps)
+    record = run_episode(env, flight, seed, before_act=flight.before_act, after_step=flight.after_step)
+    success = record.agent_success if is_team_env(env) else [record.success]
+    shards = []
+    for i in range(len(success)):
+        arrays = stack_episode(flight.observations[i], flight.labels[i], flight.executed[i], flight.rewards[i], seed,
+                               success[i])
+        if is_team_env(env):
+            arrays.update(agent=np.int64(i), team_success=np.bool_(record.team_success))
+        shards.append(arrays)
+    return shards
 
 
 def write_team_episode(folder: Path, index: int, shards: list[dict[str, np.ndarray]]) -> None:

@@ -7,7 +7,7 @@ training seed ``s`` flies the env seeds ``ltc_drones.seeding.dagger_seeds(s, r, 
 
 On a multi-agent env the learner flies every agent (one shared policy, one recurrent state per
 agent), the team expert labels every agent's state, β mixes per agent and step, and each team
-episode is stored as one shard per agent (see :mod:`ltc_drones.training.multi_agent`); model
+episode is stored as one shard per agent (see :mod:`ltc_drones.training.collect`); model
 selection counts team successes (every agent succeeded).
 """
 
@@ -19,11 +19,9 @@ import numpy as np
 
 from ..atomic import write_json_atomic
 from ..control.protocol import Controller
-from ..envs.rollout import success_rate
 from ..seeding import dagger_seeds
 from ..tasks import is_team_env, team_size
 from .collect import fly_labelled
-from .multi_agent import team_success_rate
 from .storage import MANIFEST, completed_team_episodes, load_episode, write_episode
 
 
@@ -60,11 +58,3 @@ def fly_round(env, learner: Controller, expert: Controller, folder: Path, manife
             wins += all(bool(ep["success"]) for ep in shards)
             steps += sum(len(ep["label"]) for ep in shards)
     return {"successes": wins, "steps": steps}
-
-
-def closed_loop_success(env, agent: Controller, seeds) -> float:
-    """Fraction of episodes (one per seed) the agent alone succeeds in; on a multi-agent env, the fraction in
-    which every agent (all flown by ``agent``) succeeded."""
-    if is_team_env(env):
-        return team_success_rate(env, agent, seeds)
-    return success_rate(env, agent, seeds)

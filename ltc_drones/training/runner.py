@@ -18,7 +18,7 @@ model selection after each round use disjoint ranges, all disjoint from the test
 
 Multi-agent tasks train one policy shared by every drone: each drone's flight is one training
 sequence, DAgger's learner flies the whole team (one recurrent state per drone), model selection
-scores team success (see :mod:`ltc_drones.training.multi_agent`).
+scores team success (see :mod:`ltc_drones.training.collect`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import torch
 from ..agents import Agent, env_spec_of
 from ..agents.checkpoint import read_checkpoint, save_checkpoint
 from ..atomic import write_json_atomic
+from ..envs.rollout import success_rate
 from ..models import Policy, PolicyConfig
 from ..runs import folder_name, start_run_in
 from ..seeding import selection_seeds
@@ -43,7 +44,7 @@ from ..tasks import make_env, make_expert
 from .augment import augment_images
 from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
-from .dagger import closed_loop_success, fly_round
+from .dagger import fly_round
 from .dataset import DemoDataset
 from .metrics_log import MetricsLog
 from .storage import read_manifest
@@ -216,7 +217,7 @@ class Trainer:
         r = st["round"]
         agent = Agent(self.policy, self.env_spec)
         t0 = time.perf_counter()
-        success = closed_loop_success(self.env, agent, self.eval_seeds())
+        success = success_rate(self.env, agent, self.eval_seeds())
         beta = cfg.dagger_beta * 0.5**r
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
         takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
@@ -259,7 +260,7 @@ class Trainer:
             elif st["phase"] == "final":
                 if cfg.algo == "dagger":
                     t0 = time.perf_counter()
-                    success = closed_loop_success(self.env, Agent(self.policy, self.env_spec), self.eval_seeds())
+                    success = success_rate(self.env, Agent(self.policy, self.env_spec), self.eval_seeds())
                     st["wall_time_s"] += time.perf_counter() - t0
                     st["rounds"].append({"round": st["round"], "eval_success": success, "final": True})
                     self.log.log(st["step"], {"eval/success_rate": success, "dagger/round": st["round"],

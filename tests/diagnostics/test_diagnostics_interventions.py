@@ -28,7 +28,8 @@ def body_pos(env, body):
 
 
 class Recorder:
-    """Wraps a controller; logs what the world and the controller's observation look like at each act."""
+    """Wraps a controller; logs what the world and the controller's observation (of its batch of one) look like at
+    each act."""
 
     def __init__(self, env, inner):
         self.base, self.inner, self.log = env.unwrapped, inner, []
@@ -39,7 +40,7 @@ class Recorder:
 
     def act(self, obs, episode_start=None):
         b = self.base
-        self.log.append({"visible": b.target_visible, "in_view": b.target_in_view(), "obs": np.array(obs, copy=True),
+        self.log.append({"visible": b.target_visible, "in_view": b.target_in_view(), "obs": np.array(obs[0], copy=True),
                          "target": b.target_pos_m.copy(), "yaw": yaw_of(b.state.R), "pos": b.state.pos_m.copy(),
                          "vel": b.state.vel_world_mps.copy()})
         return self.inner.act(obs, episode_start)

@@ -81,7 +81,7 @@ def test_scenery_never_blocks_the_expert(task):
     base = env.unwrapped
     for seed in range(4):
         path = []
-        record = run_episode(env, expert, seed, on_step=lambda path=path: path.append(base.state.pos_m.copy()))
+        record = run_episode(env, expert, seed, on_frame=lambda path=path: path.append(base.state.pos_m.copy()))
         assert record.success and not record.crashed
         objects = placed_objects(env)
         clearance = min(np.linalg.norm(np.array(path)[:, :2] - p[:2], axis=1).min() - o.radius_m for o, p in objects)
@@ -181,7 +181,7 @@ def test_occluders_stay_with_a_moving_target_and_move_on_to_the_next_marker(task
         for p in base.scene.occluders.positions_m():
             assert np.linalg.norm(p[:2] - goal[:2]) == pytest.approx(base.scene.occluders.arc_radius_m)
 
-    assert run_episode(env, expert, 0, on_step=check).success
+    assert run_episode(env, expert, 0, on_frame=check).success
     assert len(goals) >= 3  # it moved (or there were markers)
 
 

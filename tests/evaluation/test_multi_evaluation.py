@@ -12,8 +12,8 @@ import torch
 
 from ltc_drones.benchmark.grid import GridError, grid_from_dict
 from ltc_drones.cli import main as cli_main
-from ltc_drones.envs.multi.rollout import TeamEpisodeRecord
-from ltc_drones.evaluation import EvaluationError, evaluate, record_team_episode
+from ltc_drones.envs.rollout import TeamEpisodeRecord
+from ltc_drones.evaluation import EvaluationError, evaluate, record_episode
 from ltc_drones.evaluation import evaluator as evaluator_module
 from ltc_drones.evaluation.controllers import ControllerSpec
 from ltc_drones.evaluation.metrics import wilson_interval
@@ -227,7 +227,7 @@ def test_team_video_shows_the_chase_view_beside_the_chosen_agents_onboard_view(s
     env.reset(seed=3)
     chase_h, chase_w = env.render().shape[:2]
     k = chase_h // cam.height
-    record = record_team_episode(env, ControllerSpec("expert").build(env), 3, follower=1)
+    record = record_episode(env, ControllerSpec("expert").build(env), 3, follower=1)
     assert len(record.frames) == record.steps + 1
     assert record.frames[0].shape == (chase_h, chase_w + 4 + cam.width * k, 3)
     env.reset(seed=3)

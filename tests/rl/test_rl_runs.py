@@ -84,7 +84,8 @@ def test_agent_trained_on_the_vector_backend_flies_the_pybullet_env(tmp_path):
     try:
         agent = load_agent(summary["run"], env)  # refuses an env of another kind
         seen, flown = [], []
-        record = run_episode(env, agent, seed=0, before_act=seen.append, on_transition=lambda a, info: flown.append(a))
+        record = run_episode(env, agent, seed=0, before_act=lambda batch, _live: seen.append(batch[0]),
+                             after_step=lambda a, _rewards, _infos: flown.append(a[0]))
     finally:
         env.close()
     assert record.steps == len(flown) > 0 and (record.crashed or record.time_s >= 6.0 - 1e-9)

@@ -9,12 +9,13 @@ from ltc_drones.agents import Agent, CheckpointError, env_spec_of, load_agent
 from ltc_drones.control import ConstantAction
 from ltc_drones.control.team_expert import TeamExpert
 from ltc_drones.envs import make_env
-from ltc_drones.envs.multi.rollout import agent_view_env, run_team_episode
+from ltc_drones.envs.multi.rollout import agent_view_env
+from ltc_drones.envs.rollout import run_episode
 from ltc_drones.models import Policy, PolicyConfig
 from ltc_drones.seeding import dagger_seeds, demo_seeds
 from ltc_drones.tasks import make_env as make_team_env
 from ltc_drones.training import CollectSpec, DatasetError, DemoDataset, TrainConfig, collect_demonstrations, start_run
-from ltc_drones.training.multi_agent import fly_labelled_team_episode
+from ltc_drones.training.collect import fly_labelled
 from ltc_drones.training.storage import completed_episodes, load_episode, read_manifest
 
 TASK = "multi-fly-to-target"  # kin episodes of 2 drones last about 2 s: the cheapest multi-agent task
@@ -57,8 +58,8 @@ def test_collection_stores_one_expert_labelled_shard_per_agent_and_refills_a_los
     # Replaying team episode 1 with the team expert flies the stored labels and earns the stored rewards.
     env = make_team_env(TASK, num_drones=2, obs="kin")
     flown = [[], []]
-    record = run_team_episode(env, TeamExpert(env), seeds[1], on_transition=lambda actions, infos: [
-        flown[i].append(actions[i]) for i, a in enumerate(env.possible_agents) if a in infos])
+    record = run_episode(env, TeamExpert(env), seeds[1], after_step=lambda actions, _rewards, infos: [
+        flown[i].append(actions[i]) for i, info in enumerate(infos) if info is not None])
     for i in range(2):
         ep = shards[2 + i]
         assert np.allclose(np.array(flown[i]), ep["label"], atol=1e-6)
@@ -108,8 +109,8 @@ def test_shared_policy_bc_loss_falls_and_its_checkpoint_flies_each_agent_with_it
     agent.check_env(agent_view_env(env))
     agent = load_agent(tmp_path / "run" / "best.pt", env)
     batches, actions = [], []
-    record = run_team_episode(env, agent, seed=5, before_act=lambda batch, live: batches.append((batch.copy(), live)),
-                              on_transition=lambda a, infos: actions.append(a.copy()))
+    record = run_episode(env, agent, seed=5, before_act=lambda batch, live: batches.append((batch.copy(), live)),
+                         after_step=lambda a, _rewards, _infos: actions.append(a.copy()))
     assert record.num_agents == 3 and batches[0][0].shape == (3, 22) and actions[0].shape == (3, 4)
     # One recurrent state per agent: each agent's actions are what a lone copy of the policy, fed only that
     # agent's observations, gives (so the batch mixes nothing between agents).
@@ -148,8 +149,8 @@ def test_team_mixing_draws_per_agent_and_takeover_is_per_agent():
     spin = (0.0, 0.0, 0.0, 1.0)  # yaw at full rate: the target leaves the view again and again
     expert = CountingTeamExpert(env)
     beta, seed = 0.5, 11
-    shards = fly_labelled_team_episode(env, expert, seed, learner=ConstantAction(spin), beta=beta,
-                                       mix_rng=np.random.default_rng(seed))
+    shards = fly_labelled(env, expert, seed, learner=ConstantAction(spin), beta=beta,
+                          mix_rng=np.random.default_rng(seed))
     assert expert.calls == max(len(s["label"]) for s in shards)  # asked once per step for the whole team
     first = np.random.default_rng(seed).random(2) >= beta  # the first step's draw for each agent
     for i, s in enumerate(shards):
@@ -157,10 +158,9 @@ def test_team_mixing_draws_per_agent_and_takeover_is_per_agent():
         learner_flew = np.all(s["executed"] == np.float32(spin), axis=1)
         assert 0 < learner_flew.sum() < len(learner_flew)  # both flew this agent
     with pytest.raises(ValueError, match="pass mix_rng"):
-        fly_labelled_team_episode(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.5)
+        fly_labelled(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.5)
     # HG-DAgger takeover, agent by agent: the expert flies an agent that lost its target for 3 steps.
-    shards = fly_labelled_team_episode(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.0,
-                                       takeover_steps=3)
+    shards = fly_labelled(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.0, takeover_steps=3)
     for s in shards:
         took_over = np.all(s["executed"] == s["label"], axis=1)
         assert 0 < took_over.sum() < len(took_over)
