@@ -5,12 +5,11 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from ltc_drones.control.team_expert import TeamExpert
 
-from ltc_drones.control import make_expert
+from ltc_drones.control.team_expert import TeamExpert
 from ltc_drones.envs import make_env
 from ltc_drones.envs.rollout import EpisodeRecord, TeamEpisodeRecord, run_episode, success_rate
-from ltc_drones.envs.scenario import SINGLE_TASKS
+from ltc_drones.tasks import SINGLE_TASKS, make_expert
 from ltc_drones.tasks import make_env as make_team_env
 
 
