@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..atomic import write_json_atomic
-from . import checks, flying
+from . import checks, flights
 from .command import Command, UsageError
 
 
@@ -57,23 +57,23 @@ def run(o: DemoOptions) -> int:
 
         controller, name = str(default_agent_path()), DEFAULT_AGENT_NAME
     scenarios = ["nominal"] + ([o.shift] if o.shift else [])
-    request = flying.request_for(controller, o.task, scenarios, o.episodes, o.seed)
+    request = flights.request_for(controller, o.task, scenarios, o.episodes, o.seed)
 
     t0 = time.perf_counter()
-    result = flying.fly(request, o.workers)
+    result = flights.evaluate_request(request, o.workers)
     videos = {}
     for scenario in request.scenarios:
         first = next(r for r in result.records if r["scenario"] == scenario)
-        path, _ = flying.record_video(request, scenario, first["seed"], o.out / f"{name}__{scenario}.{o.video_format}")
+        path, _ = flights.record_video(request, scenario, first["seed"], o.out / f"{name}__{scenario}.{o.video_format}")
         videos[scenario] = str(path)
     wall = round(time.perf_counter() - t0, 1)
     write_json_atomic(o.out / "summary.json", {"request": request.to_dict(), "summaries": result.summaries,
                                                "videos": videos, "wall_time_s": wall, "records": result.records})
-    flying.say(f"{request.controller.label} on {request.task} ({request.obs} observations):")
+    flights.say(f"{request.controller.label} on {request.task} ({request.obs} observations):")
     for scenario, summary in result.summaries.items():
-        flying.say("  " + flying.success_line(scenario, summary))
-    flying.say(f"videos (first episode of each): {', '.join(videos.values())}")
-    flying.say(f"summary: {o.out / 'summary.json'} ({wall} s)")
+        flights.say("  " + flights.success_line(scenario, summary))
+    flights.say(f"videos (first episode of each): {', '.join(videos.values())}")
+    flights.say(f"summary: {o.out / 'summary.json'} ({wall} s)")
     return 0
 
 

@@ -70,7 +70,7 @@ def _contrast(leader: str, block: dict[str, Any]) -> str:
 def team_summary_lines(report: dict[str, Any]) -> list[str]:
     """Multi-agent report: per method, attention on the leader (targets) against the other drones, pooled over the
     diagnosed agents and per agent."""
-    from ..diagnostics.team import CONTRAST_KEY
+    from ..diagnostics.team_report import CONTRAST_KEY
 
     flags = report["failed_sanity"]
     leader = "leader" if report["regions"]["target"] == "the leader" else "targets"

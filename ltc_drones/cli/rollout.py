@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks, flying
+from . import checks, flights
 from .command import Command, UsageError
 
 
@@ -40,7 +40,7 @@ def run(o: RolloutOptions) -> int:
     checks.at_least("--episodes", o.episodes, 1)
     if o.video is not None:
         checks.video_path("--video", o.video)
-    request = flying.request_for(o.agent, o.task, [o.scenario], o.episodes, o.seed, o.num_drones)
+    request = flights.request_for(o.agent, o.task, [o.scenario], o.episodes, o.seed, o.num_drones)
     if request.multi_agent:
         checks.at_least("--follower", o.follower, 0)
         if o.follower >= request.num_drones:
@@ -48,13 +48,13 @@ def run(o: RolloutOptions) -> int:
                              f"{request.num_drones - 1})")
     elif o.follower != 0:
         raise UsageError(f"--follower selects an agent of a multi-agent task; {request.task} flies one drone")
-    result = flying.fly(request, workers=1)
+    result = flights.evaluate_request(request, workers=1)
     for record in result.records:
-        flying.say(flying.outcome(record))
-    flying.say(flying.success_line(o.scenario, result.summaries[o.scenario]))
+        flights.say(flights.outcome(record))
+    flights.say(flights.success_line(o.scenario, result.summaries[o.scenario]))
     if o.video is not None:
-        path, _ = flying.record_video(request, o.scenario, result.records[0]["seed"], o.video, o.follower)
-        flying.say(f"video of episode 0: {path}")
+        path, _ = flights.record_video(request, o.scenario, result.records[0]["seed"], o.video, o.follower)
+        flights.say(f"video of episode 0: {path}")
     return 0
 
 

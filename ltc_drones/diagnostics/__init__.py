@@ -17,7 +17,7 @@ from .interventions import KINDS, InterventionConfig, intervention_suite, run_in
 from .report import DiagnoseConfig, diagnose_single, prepare
 from .saliency import GRADIENT_METHODS, METHODS, Attribution, attribute, gradient_attribution, visual_backprop
 from .sanity import SANITY_THRESHOLD, SanityResult, cascading_randomisations, sanity_check
-from .team import diagnose_team
+from .team_report import diagnose_team
 
 __all__ = [
     "GRADIENT_METHODS", "METHODS", "REGIONS", "SANITY_THRESHOLD", "Attribution", "DiagnoseConfig", "SanityResult",

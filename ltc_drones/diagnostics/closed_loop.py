@@ -47,7 +47,7 @@ from .interventions import KINDS, intervention_suite, summarize_interventions
 from .saliency import METHODS, Target, check_method
 from .sanity import SANITY_THRESHOLD, map_functions, sanity_check
 from .summary import INTERVAL, EpisodeLog, pool_agents, scenario_attention, scenario_contrast
-from .team import CONTRAST, CONTRAST_KEY
+from .team_report import CONTRAST, CONTRAST_KEY
 
 """Tasks with one target to move or hide (see :func:`~.interventions.run_intervention`)."""
 TABLE_REGIONS = ("target", "distractor", "scenery")

@@ -102,7 +102,7 @@ def _worker_env(request: EvalRequest, scenario: str):
     return _WORKER["env"], _WORKER["controller"]
 
 
-def fly_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | None = None) -> dict[str, Any]:
+def measure_episode(env, controller, seed: int, task: str, probe: EpisodeProbe | None = None) -> dict[str, Any]:
     """Fly one episode with ``controller`` and return its metrics (plus the return and end flags).
 
     ``probe.before_act(batch, live)`` (if given) sees every observation batch before the controller acts on it.
@@ -147,12 +147,12 @@ def evaluate_episode(request: EvalRequest, scenario: str, index: int,
               "task": request.task}
     probe = diagnostics[0].probe(env, controller, diagnostics[1]) if diagnostics is not None else None
     if request.multi_agent:
-        from .team import fly_team_episode
+        from .team_metrics import measure_team_episode
 
-        metrics = fly_team_episode(env, controller, seed, probe)
+        metrics = measure_team_episode(env, controller, seed, probe)
         record.update({"num_drones": request.num_drones, **{k: _round(v) for k, v in metrics.items()}})
         return record if probe is None else {**record, **probe.record()}
-    metrics = fly_episode(env, controller, seed, request.task, probe)
+    metrics = measure_episode(env, controller, seed, request.task, probe)
     record.update({k: _round(v) for k, v in metrics.items()})
     return record if probe is None else {**record, **probe.record()}
 
@@ -335,7 +335,7 @@ def evaluate(controller, task: str, scenarios: Sequence[str] = ("nominal",), epi
         _WORKER.clear()
     ordered = [records[(s, k)] for s in request.scenarios for k in range(episodes)]
     if request.multi_agent:
-        from .team import summarize_team as summarize_one
+        from .team_metrics import summarize_team as summarize_one
     else:
         summarize_one = summarize
     summaries = {s: summarize_one([r for r in ordered if r["scenario"] == s]) for s in request.scenarios}

@@ -259,7 +259,7 @@ def start_ppo_run(train: TrainConfig, ppo: PPOConfig, progress: bool = True, sto
     """
     check_configs(train, ppo)
 
-    def fly(folder: Path) -> dict[str, Any]:
+    def train_in(folder: Path) -> dict[str, Any]:
         run = PPORun(train, ppo, folder, progress)
         try:
             return run.train(stop_at_step)
@@ -267,7 +267,7 @@ def start_ppo_run(train: TrainConfig, ppo: PPOConfig, progress: bool = True, sto
             run.close()
 
     return start_run_in(folder, train.out, run_folder_name(train, ppo),
-                        {"config.json": train.to_dict(), "ppo.json": ppo.to_dict()}, fly)
+                        {"config.json": train.to_dict(), "ppo.json": ppo.to_dict()}, train_in)
 
 
 def resume_ppo_run(folder: str | Path, progress: bool = True, stop_at_step: int | None = None) -> dict[str, Any]:

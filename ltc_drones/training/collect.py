@@ -97,7 +97,7 @@ _WORKER_ENV: dict = {}
 
 
 class _LabelledFlight:
-    """The controller :func:`fly_labelled` flies: the expert labels every live agent's state, the learner (if
+    """The controller :func:`labelled_episode` flies: the expert labels every live agent's state, the learner (if
     any) proposes, per agent and step the expert's action is flown with probability β."""
 
     def __init__(self, env, expert: Controller, learner: Controller | None, beta: float,
@@ -151,7 +151,7 @@ class _LabelledFlight:
                 self.rewards[i].append(float(rewards[i]))
 
 
-def fly_labelled(env, expert: Controller, seed: int, learner: Controller | None = None, beta: float = 1.0,
+def labelled_episode(env, expert: Controller, seed: int, learner: Controller | None = None, beta: float = 1.0,
                  mix_rng: np.random.Generator | None = None,
                  takeover_steps: int | None = None) -> list[dict[str, np.ndarray]]:
     """Fly one episode (a team episode in a multi-agent env) in which the expert labels every state; returns
@@ -196,7 +196,7 @@ def _expert_episode(spec: CollectSpec, folder: str, index: int) -> tuple[int, in
         env = spec.make_env()
         _WORKER_ENV[spec] = (env, make_expert(env))
     env, expert = _WORKER_ENV[spec]
-    shards = fly_labelled(env, expert, demo_seeds(spec.base_seed, index + 1)[index])
+    shards = labelled_episode(env, expert, demo_seeds(spec.base_seed, index + 1)[index])
     write_team_episode(Path(folder), index, shards)
     return index, sum(len(a["label"]) for a in shards), all(bool(a["success"]) for a in shards)
 

@@ -21,11 +21,11 @@ from ..atomic import write_json_atomic
 from ..control.protocol import Controller
 from ..seeding import dagger_seeds
 from ..tasks import is_team_env, team_size
-from .collect import fly_labelled
+from .collect import labelled_episode
 from .storage import MANIFEST, completed_team_episodes, load_episode, write_episode
 
 
-def fly_round(env, learner: Controller, expert: Controller, folder: Path, manifest: dict, episodes: int,
+def dagger_round(env, learner: Controller, expert: Controller, folder: Path, manifest: dict, episodes: int,
               beta: float, training_seed: int, round_index: int, progress: bool = True,
               takeover_steps: int | None = None) -> dict[str, int]:
     """Fly the ``episodes`` learner episodes of one round into ``folder`` (resumable: episodes already
@@ -47,7 +47,7 @@ def fly_round(env, learner: Controller, expert: Controller, folder: Path, manife
     for k in tqdm(range(episodes), desc=f"dagger β={beta:.2f}", unit="episode", disable=not progress):
         if k in done:
             continue
-        shards = fly_labelled(env, expert, seeds[k], learner=learner, beta=beta,
+        shards = labelled_episode(env, expert, seeds[k], learner=learner, beta=beta,
                               mix_rng=np.random.default_rng([seeds[k], 1]), takeover_steps=takeover_steps)
         for i, arrays in enumerate(shards):
             write_episode(folder, k * n + i, arrays)

@@ -44,7 +44,7 @@ from ..tasks import make_env, make_expert
 from .augment import augment_images
 from .collect import CollectSpec, collect_demonstrations
 from .config import TrainConfig
-from .dagger import fly_round
+from .dagger import dagger_round
 from .dataset import DemoDataset
 from .metrics_log import MetricsLog
 from .storage import read_manifest
@@ -221,7 +221,7 @@ class Trainer:
         beta = cfg.dagger_beta * 0.5**r
         manifest = {k: v for k, v in read_manifest(self.expert_folders[0]).items() if k != "episodes_requested"}
         takeover = None if cfg.takeover_lost_s is None else round(cfg.takeover_lost_s * self.env_spec["ctrl_hz"])
-        stats = fly_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest,
+        stats = dagger_round(self.env, agent, make_expert(self.env), self.round_folder(r), manifest,
                           cfg.dagger_episodes, beta, cfg.seed, r, progress=self.progress, takeover_steps=takeover)
         self.dataset_add_round(r)
         st["wall_time_s"] += time.perf_counter() - t0

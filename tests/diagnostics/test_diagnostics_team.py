@@ -13,7 +13,7 @@ from ltc_drones.cli import main
 from ltc_drones.diagnostics import region_ratios, step_attention
 from ltc_drones.diagnostics.attention import StepAttention
 from ltc_drones.diagnostics.summary import EpisodeLog, pool_agents
-from ltc_drones.diagnostics.team import CONTRAST, CONTRAST_KEY
+from ltc_drones.diagnostics.team_report import CONTRAST, CONTRAST_KEY
 from ltc_drones.envs.camera import SEG_DRONE, SEG_GROUND, SEG_SKY, SEG_TARGET
 from ltc_drones.models import Policy, PolicyConfig
 from ltc_drones.sim.state import RigidBodyState

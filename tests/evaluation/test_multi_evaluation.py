@@ -17,7 +17,7 @@ from ltc_drones.evaluation import EvaluationError, evaluate, record_episode
 from ltc_drones.evaluation import evaluator as evaluator_module
 from ltc_drones.evaluation.controllers import ControllerSpec
 from ltc_drones.evaluation.metrics import wilson_interval
-from ltc_drones.evaluation.team import summarize_team, team_episode_metrics
+from ltc_drones.evaluation.team_metrics import summarize_team, team_episode_metrics
 from ltc_drones.evaluation.video import upscale_nearest
 from ltc_drones.tasks import make_env as make_team_env
 

@@ -15,7 +15,7 @@ from ltc_drones.models import Policy, PolicyConfig
 from ltc_drones.seeding import dagger_seeds, demo_seeds
 from ltc_drones.tasks import make_env as make_team_env
 from ltc_drones.training import CollectSpec, DatasetError, DemoDataset, TrainConfig, collect_demonstrations, start_run
-from ltc_drones.training.collect import fly_labelled
+from ltc_drones.training.collect import labelled_episode
 from ltc_drones.training.storage import completed_episodes, load_episode, read_manifest
 
 TASK = "multi-fly-to-target"  # kin episodes of 2 drones last about 2 s: the cheapest multi-agent task
@@ -149,7 +149,7 @@ def test_team_mixing_draws_per_agent_and_takeover_is_per_agent():
     spin = (0.0, 0.0, 0.0, 1.0)  # yaw at full rate: the target leaves the view again and again
     expert = CountingTeamExpert(env)
     beta, seed = 0.5, 11
-    shards = fly_labelled(env, expert, seed, learner=ConstantAction(spin), beta=beta,
+    shards = labelled_episode(env, expert, seed, learner=ConstantAction(spin), beta=beta,
                           mix_rng=np.random.default_rng(seed))
     assert expert.calls == max(len(s["label"]) for s in shards)  # asked once per step for the whole team
     first = np.random.default_rng(seed).random(2) >= beta  # the first step's draw for each agent
@@ -158,9 +158,9 @@ def test_team_mixing_draws_per_agent_and_takeover_is_per_agent():
         learner_flew = np.all(s["executed"] == np.float32(spin), axis=1)
         assert 0 < learner_flew.sum() < len(learner_flew)  # both flew this agent
     with pytest.raises(ValueError, match="pass mix_rng"):
-        fly_labelled(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.5)
+        labelled_episode(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.5)
     # HG-DAgger takeover, agent by agent: the expert flies an agent that lost its target for 3 steps.
-    shards = fly_labelled(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.0, takeover_steps=3)
+    shards = labelled_episode(env, TeamExpert(env), seed, learner=ConstantAction(spin), beta=0.0, takeover_steps=3)
     for s in shards:
         took_over = np.all(s["executed"] == s["label"], axis=1)
         assert 0 < took_over.sum() < len(took_over)

@@ -13,7 +13,7 @@ from ltc_drones.control import SpinInPlace
 from ltc_drones.envs import make_env
 from ltc_drones.tasks import make_expert
 from ltc_drones.training import DatasetError, TrainConfig, dagger, resume_run, start_run
-from ltc_drones.training.collect import fly_labelled
+from ltc_drones.training.collect import labelled_episode
 from ltc_drones.training.runner import Trainer, ensure_demonstrations
 
 
@@ -129,7 +129,7 @@ def test_dagger_takeover_asks_the_expert_once_per_step_and_flies_its_label():
     env = make_env("fly-to-target", obs="kin", act="ctbr")  # a ctbr expert has integrator state
     expert = CountingExpert(make_expert(env))
     learner = SpinInPlace(env)  # loses the target, so the expert takes over again and again
-    [ep] = fly_labelled(env, expert, seed=2, learner=learner, beta=0.0, takeover_steps=3)
+    [ep] = labelled_episode(env, expert, seed=2, learner=learner, beta=0.0, takeover_steps=3)
     steps = len(ep["label"])
     assert expert.calls == steps
     took_over = np.all(ep["executed"] == ep["label"], axis=1)

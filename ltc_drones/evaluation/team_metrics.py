@@ -75,7 +75,7 @@ def team_episode_metrics(record, dt_s: float, follow: bool) -> dict[str, Any]:
     return out
 
 
-def fly_team_episode(env, controller, seed: int, probe=None) -> dict[str, Any]:
+def measure_team_episode(env, controller, seed: int, probe=None) -> dict[str, Any]:
     """Fly one seeded episode of ``controller`` for every agent of ``env``; returns its record's metrics.
 
     ``probe.before_act(batch, live)`` (if given) sees every observation batch before the controller acts on it.

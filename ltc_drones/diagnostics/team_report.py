@@ -70,7 +70,7 @@ def diagnose_team(cfg: DiagnoseConfig, request, agent, out: str | Path, progress
         agent.check_env(env)
         drones = list(cfg.drones) or list(env.possible_agents)
         follow = task_spec(request.task).moving_target
-        got, gallery = _fly_team(cfg, env, agent, request.seeds, methods, drones, progress)
+        got, gallery = _diagnose_team_episodes(cfg, env, agent, request.seeds, methods, drones, progress)
     finally:
         env.close()
     report, rng = checked_report(cfg, request, agent, got, methods)
@@ -163,7 +163,7 @@ class _TeamProbe:
         self.step += 1
 
 
-def _fly_team(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], drones: list[str],
+def _diagnose_team_episodes(cfg: DiagnoseConfig, env, agent, seeds, methods: list[str], drones: list[str],
               progress: bool) -> tuple[Collected, Frames]:
     """Fly the episodes; returns what the report needs and the gallery's frames (see :class:`_TeamProbe`)."""
     from tqdm import tqdm

@@ -25,7 +25,7 @@ def request_for(controller: str, task: str | None, scenarios: list[str], episode
         return make_request(spec, task, scenarios, episodes, seed, num_drones=num_drones)
 
 
-def fly(request, workers: int) -> Any:
+def evaluate_request(request, workers: int) -> Any:
     """Every episode of ``request`` (same seeds in every scenario), in ``workers`` processes."""
     from ..evaluation import evaluate
 
