@@ -21,6 +21,9 @@ Checks (``--only`` picks a subset; each prints PASS or FAIL; the exit code is 1 
   task and team size); its record must equal ``results/shipped_first_episodes.json`` (discrete fields exactly,
   floats within 1e-9) and agree with the card's counts (all test episodes succeeded: the first did).
   ``--record`` (re)writes that file from the code checked out: do it only on code known to be right.
+* ``revision`` (with ``--against REV``): the same cells flown here by this checkout and by revision ``REV`` (a
+  temporary git worktree): every field of every record must agree (floats within 1e-9). This is the check for
+  the agent whose committed records were made on another machine.
 * ``vector``: the vector-vs-PyBullet parity tests of ``tests/envs/test_vector_env.py`` (pytest, in a
   subprocess), and the largest position difference over their whole expert episodes and physical shifts,
   which must be <= 1e-12 m.
@@ -52,7 +55,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package, not whichever one the interpreter has installed
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # subprocesses
-CHECKS = ("analysis", "cells", "cards", "vector")
+CHECKS = ("analysis", "cells", "cards", "vector", "revision")
 FIRST_EPISODES = ROOT / "results" / "shipped_first_episodes.json"
 ANALYSIS_INPUTS = {"cells", "grid.json", "diagnostics.json"}  # what write_analysis reads, kept in the copy
 TOL = 1e-9
@@ -240,6 +243,60 @@ def check_vector(args, tmp: Path) -> list[str]:
     return problems
 
 
+FLY_CELL = """
+import json, sys, torch
+torch.set_num_threads(1)
+from ltc_drones.evaluation import evaluate
+agent, task, scenario, episodes, seed, out = sys.argv[1:7]
+records = evaluate(agent, task, [scenario], int(episodes), seed=int(seed), workers=1, progress=False).records
+json.dump([{k: v for k, v in r.items() if k != "controller"} for r in records], open(out, "w"))
+"""
+
+
+def check_revision(args, tmp: Path) -> list[str]:
+    """The rgb agents' cells flown by this checkout and by ``--against REV`` (a git worktree of it), here."""
+    if not args.against:
+        print("  skipped: give --against REV (e.g. the revision before a refactor)")
+        return []
+    from ltc_drones.benchmark import load_grid
+
+    old = tmp / "against"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.against], check=True,
+                   capture_output=True)
+    problems = []
+    try:
+        for folder in sorted(p for p in (ROOT / "agents").iterdir() if (p / "eval.json").is_file()):
+            card = json.loads((folder / "eval.json").read_text())
+            if "grid" not in card or load_grid(ROOT / card["grid"]).obs != "rgb":
+                continue
+            grid = load_grid(ROOT / card["grid"])
+            shard, record = eval_cell(grid, card["arch"], card["training_seed"], args.shard)
+            scenario = sorted(record["scenarios"], key=lambda s: not s.endswith("@3"))[0]
+            n = args.episodes or len(record["scenarios"][scenario]["success"])
+            got = {}
+            for label, code in (("now", ROOT), (args.against, old)):
+                out = tmp / f"{folder.name}__{label}.json"
+                env = {**os.environ, "PYTHONPATH": str(code)}
+                subprocess.run([sys.executable, "-c", FLY_CELL, str(folder), grid.task, scenario, str(n),
+                                str(grid.eval_seed), str(out)], check=True, cwd=code, env=env)
+                got[label] = json.loads(out.read_text())
+            bad, worst = [], 0.0
+            for a, b in zip(got["now"], got[args.against], strict=True):
+                for key, va in a.items():
+                    vb = b.get(key)
+                    if isinstance(va, float) and isinstance(vb, float):
+                        worst = max(worst, abs(va - vb))
+                    elif va != vb:
+                        bad.append(f"episode {a['episode']} {key}: {vb!r} at {args.against}, {va!r} now")
+            bad += [f"floats differ by {worst:.3g}"] if worst > TOL else []
+            print(f"  {folder.name} {scenario}: {n} episodes, {'same' if not bad else 'DIFFERENT'} records "
+                  f"(largest float difference {worst:.3g})")
+            problems += [f"{folder.name} {scenario}: {b}" for b in bad]
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old)], capture_output=True)
+    return problems
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(CHECKS), help=f"comma-separated subset of {', '.join(CHECKS)}")
@@ -249,6 +306,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="the evaluator's worker processes (cells check)")
     parser.add_argument("--record", action="store_true", help=f"write {FIRST_EPISODES.relative_to(ROOT)} instead "
                                                               "of comparing with it (cards check)")
+    parser.add_argument("--against", default=None, help="revision: the revision check flies the rgb agents' cells "
+                                                         "with this revision's code too and compares the records")
     args = parser.parse_args()
     only = [c.strip() for c in args.only.split(",") if c.strip()]
     if unknown := sorted(set(only) - set(CHECKS)):
