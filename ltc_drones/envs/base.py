@@ -42,6 +42,7 @@ from .observations import (  # noqa: F401 - KIN_BOUND, PROPRIO_DIM re-exported (
     KIN_DIM,
     PROPRIO_DIM,
     kinematic_observation,
+    kinematic_observations,
     observation_space,
     postprocess_image,
     proprioception,
@@ -176,7 +177,7 @@ class DroneEnv(gym.Env):
                                      scenery_rng=self.rngs.scenery)
         self.shifts.reset(self.rngs.layout)
         self.sim.reset([start], self.rngs.wind)
-        self.action_mode.reset(self.state)
+        self.action_mode.reset(slice(None), self.sim.batch)
         self._last_action = np.zeros(4, dtype=np.float32)
         self._step_count = 0
         self._crashed = self._crash_now = False
@@ -202,10 +203,10 @@ class DroneEnv(gym.Env):
             raise ValueError(f"action must be finite, got {action}; the environment state is unchanged")
         a = np.clip(a, -1.0, 1.0)
         sim, mode = self.sim, self.action_mode
-        mode.set(self.shifts.action(a), sim.states[0])  # latency: the action of k steps ago
+        mode.set(self.shifts.action(a)[:, None], sim.batch)  # latency: the action of k steps ago
         contact = False
         for _ in range(self.clock.substeps):
-            sim.physics_step(self.shifts.rpm(mode.rpm(sim.states[0]))[None])  # motor weakness
+            sim.physics_step_batch(self.shifts.rpm(mode.rpm(sim.batch)))  # motor weakness
             if sim.world.in_contact(0):
                 contact = True
                 break
@@ -246,11 +247,12 @@ class DroneEnv(gym.Env):
     # ---- observations -----------------------------------------------------------------------
     def kinematic_observation(self) -> np.ndarray:
         """The ``kin`` vector (``KIN_DIM`` = 16): goal in the body frame (m / 5), then :meth:`proprioception`."""
-        return kinematic_observation(self.state, self.goal_pos_m, self._last_action)
+        goal = np.reshape(self.goal_pos_m, (1, 3, 1))
+        return kinematic_observations(self.sim.batch, slice(None), goal, self._last_action[None])[0]
 
     def proprioception(self) -> np.ndarray:
         """What the drone senses of itself (``PROPRIO_DIM`` = 13; see :func:`.observations.proprioception`)."""
-        return proprioception(self.state, self._last_action)
+        return kinematic_observations(self.sim.batch, slice(None), np.zeros((0, 3, 1)), self._last_action[None])[0]
 
     def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.

@@ -134,6 +134,11 @@ class ForceModel:
         self._dw_c = c1 * (params.prop_radius_m / 4.0) ** 2
         self._dw_dz_min = downwash_min_separation_m(params)
         self._dw_beta_min = downwash_min_width_m(params)
+        rotors = params.rotor_pos_body_m  # the batched form's constants, shaped for (., N) arrays
+        self._rx, self._ry = rotors[:, 0:1].copy(), rotors[:, 1:2].copy()  # (4, 1)
+        self._rotor_wrench = np.vstack([rotors[:, 1], -rotors[:, 0], np.ones(4)])  # [tau_x, tau_y, thrust] = A f
+        self._rotor_yaw = (params.rotor_dirs * params.km)[None, :]
+        self._drag = np.array([params.drag_coeff_xy, params.drag_coeff_xy, params.drag_coeff_z])[:, None] * RPM_TO_RADPS
 
     def wrench(
         self,
@@ -190,6 +195,39 @@ class ForceModel:
             dw = self.downwash_fz_world_n(pos_m, others_pos_m)
             fx, fy, fz = fx + r20 * dw, fy + r21 * dw, fz + r22 * dw  # R^T (0, 0, dw)
         return [fx, fy, fz], [tau_x, tau_y, tau_z]
+
+    def wrench_batch(self, rpm: np.ndarray, pos_m: np.ndarray, R: np.ndarray, vel_world_mps: np.ndarray,
+                     wind_world_mps: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`wrench` of N drones in separate airspaces (no downwash), as numpy operations over the drones.
+
+        Several times slower than :meth:`wrench` for a few drones, and many times faster for hundreds
+        (the explicit backend's vector envs).
+
+        Args:
+            rpm: rotor speeds (4, N).
+            pos_m: positions (3, N), world frame.
+            R: body-to-world rotations (3, 3, N).
+            vel_world_mps: linear velocities (3, N), world frame.
+            wind_world_mps: wind velocities (3, N), world frame; ``None`` for still air.
+
+        Returns:
+            ``(force_body_n, torque_body_nm)``, each (3, N); gravity is not included.
+        """
+        rpm_sq = rpm * rpm
+        f = self._kf * rpm_sq
+        if self.config.ground_effect:
+            h = np.maximum(pos_m[2] + self._rx * R[2, 0] + self._ry * R[2, 1], self._ge_hmin)
+            gain = 1.0 + self._ge_c / (h * h)
+            f = np.where(R[2, 2] > 0.0, f * gain, f)
+        force = self._rotor_wrench @ f  # (3, N): tau_x, tau_y, thrust along body z
+        torque = np.empty_like(force)
+        torque[0:2] = force[0:2]
+        torque[2] = (self._rotor_yaw @ rpm_sq)[0]
+        force[0:2] = 0.0  # the rotors push along body z only
+        if self.config.drag:
+            air = vel_world_mps if wind_world_mps is None else vel_world_mps - wind_world_mps
+            force -= self._drag * (R * air[:, None, :]).sum(axis=0) * rpm.sum(axis=0)  # R^T v: airspeed, body frame
+        return force, torque
 
     def downwash_fz_world_n(self, pos_m, others_pos_m) -> float:
         """World-frame z component (N) of :func:`downwash_force_world_n`, in Python floats.

@@ -10,8 +10,8 @@ import pytest
 from ltc_drones.control import make_expert
 from ltc_drones.envs import make_env
 from ltc_drones.envs.vector import make_vector
-from ltc_drones.envs.vector.dynamics import BatchQuadrotor
 from ltc_drones.sim import QuadrotorParams, RigidBodyState, SimClock, Simulation, euler_to_quat
+from ltc_drones.sim.explicit import BatchQuadrotor
 
 POS_TOL_M = 1e-6
 LOADED = 1  # the env index the PyBullet episode is copied into; the others fly their own episodes

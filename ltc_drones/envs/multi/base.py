@@ -49,7 +49,7 @@ from ..actions import ACT_MODES, make_action_mode
 from ..base import CRASH_TILT_RAD, OBS_MODES
 from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
 from ..effects import PhysicalShifts
-from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, observation_space, postprocess_image, proprioception
+from ..observations import PROPRIO_DIM, kinematic_observations, observation_space, postprocess_image
 from ..scenario import Scenario, load_scenario
 from ..scene import Scene
 from ..streams import EpisodeRngs
@@ -102,7 +102,7 @@ class MultiDroneEnv(ParallelEnv):
         self.camera = OnboardCamera(camera or CameraConfig())
         self.velocity_limits = velocity_limits or VelocityLimits()
         gains = gains or ControllerGains()
-        self._modes = [make_action_mode(act, self.params, self.clock, self.velocity_limits, gains) for _ in range(n)]
+        self._mode = make_action_mode(act, self.params, self.clock, self.velocity_limits, gains, n)
         self._shifts = [PhysicalShifts(s, self.params, act) for _ in range(n)]
         weights = dict(self.REWARD_WEIGHTS)
         unknown = set(reward_weights or {}) - set(weights)
@@ -202,9 +202,13 @@ class MultiDroneEnv(ParallelEnv):
         for sh in self._shifts:
             sh.reset(self.rngs.layout)
         self.sim.reset(starts, self.rngs.wind)
-        for mode, st in zip(self._modes, starts, strict=True):
-            mode.reset(st)
+        self._mode.reset(slice(None), self.sim.batch)
         n = self.num_drones
+        self._rpm_caps = None  # (4, N): each rotor's speed limit under the scenario's motor weakness
+        if any(sh.motor.fraction for sh in self._shifts):
+            self._rpm_caps = np.full((4, n), np.inf)
+            for i, sh in enumerate(self._shifts):
+                self._rpm_caps[sh.motor.rotor, i] = sh.motor.cap_rpm
         self._last_action = np.zeros((n, 4), dtype=np.float32)
         self._step_count = 0
         self._success = [False] * n
@@ -235,8 +239,10 @@ class MultiDroneEnv(ParallelEnv):
                 raise ValueError(f"action of {name} must be 4 finite numbers, got {actions[name]}")
             acts[i] = a.clip(-1.0, 1.0)
         sim = self.sim
+        commands = np.zeros((4, self.num_drones))  # parked drones: a command nobody flies
         for i in live:
-            self._modes[i].set(self._shifts[i].action(acts[i]), sim.states[i])
+            commands[:, i] = self._shifts[i].action(acts[i])
+        self._mode.set(commands, sim.batch)
         contacts = self._fly(live)
         sim.advance_wind()
         self._task_advance(self.clock.ctrl_dt_s)
@@ -276,9 +282,8 @@ class MultiDroneEnv(ParallelEnv):
                 done_now.append(i)
         self.collisions += len(pairs)
         if self.obs_mode == "kin":
-            nearest = self._nearest_others_m(live)
-            for i in live:
-                observations[self.possible_agents[i]] = self._kin(i, goals[i], self.look_at_of(i), nearest[i])
+            kin = self._kin_observations(live, np.array([goals[i] for i in live]).T)
+            observations = {self.possible_agents[i]: kin[k] for k, i in enumerate(live)}
         else:
             for i in live:
                 observations[self.possible_agents[i]] = self._observe(i)
@@ -298,15 +303,14 @@ class MultiDroneEnv(ParallelEnv):
         Returns:
             ``{i: ids of the bodies drone i touched during the period}`` for every live drone.
         """
-        sim = self.sim
-        rpm: list[np.ndarray | None] = [None] * self.num_drones  # parked drones: no command
-        loops = [(i, self._modes[i].rpm, self._shifts[i].rpm) for i in live]
+        sim, mode, caps = self.sim, self._mode, self._rpm_caps
+        active = None if all(self._active) else self._active  # parked drones: no command, held still
         contacts: dict[int, set[int]] = {i: set() for i in live}
         for _ in range(self.clock.substeps):
-            states = sim.states
-            for i, controller_rpm, delivered_rpm in loops:
-                rpm[i] = delivered_rpm(controller_rpm(states[i]))  # the motor-weakness shift caps a rotor
-            sim.physics_step(rpm, self._active)
+            rpm = mode.rpm(sim.batch)  # every drone's controller in one call
+            if caps is not None:
+                rpm = np.minimum(rpm, caps)  # the motor-weakness shift caps a rotor
+            sim.physics_step_batch(rpm, active)
             for i, bodies in sim.world.drone_contacts().items():
                 if i in contacts:
                     contacts[i] |= bodies
@@ -339,39 +343,36 @@ class MultiDroneEnv(ParallelEnv):
 
     # ---- observations -----------------------------------------------------------------------
     def other_positions_m(self, i: int) -> np.ndarray:
-        pos = [self.sim.states[j].pos_m for j in range(self.num_drones) if j != i and self._active[j]]
-        return np.array(pos).reshape(-1, 3)
+        """Positions (K, 3) of the other drones still flying."""
+        others = [j for j in range(self.num_drones) if j != i and self._active[j]]
+        return self.sim.batch.pos_m[:, others].T.copy()
 
-    def _nearest_other_m(self, i: int) -> np.ndarray:
-        """The nearest other flying drone's position; a point 50 m above this drone when none is left."""
-        others = self.other_positions_m(i)
-        here = self.sim.states[i].pos_m
-        if not len(others):
-            return here + np.array([0.0, 0.0, 50.0])
-        return others[int(np.argmin(np.linalg.norm(others - here, axis=1)))]
-
-    def _nearest_others_m(self, indices: list[int]) -> dict[int, np.ndarray]:
-        """:meth:`_nearest_other_m` of each drone in ``indices``, from one table of pairwise distances."""
-        states = self.sim.states
+    def _nearest_others_m(self, indices: list[int]) -> np.ndarray:
+        """The nearest other flying drone's position (3, len(indices)) for each drone in ``indices``, from one
+        table of pairwise distances; a point 50 m above the drone when no other is left."""
+        pos = self.sim.batch.pos_m
+        out = pos[:, indices] + np.array([[0.0], [0.0], [50.0]])
         flying = [j for j in range(self.num_drones) if self._active[j]]
-        if len(flying) < 2:
-            return {i: self._nearest_other_m(i) for i in indices}
-        pos = np.array([states[j].pos_m for j in flying])
-        dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)  # dist[a, b] = |pos_a - pos_b|
-        np.fill_diagonal(dist, np.inf)
-        row = {j: k for k, j in enumerate(flying)}
-        return {i: pos[int(np.argmin(dist[row[i]]))] if i in row else self._nearest_other_m(i) for i in indices}
+        others = pos[:, flying]
+        d = pos[:, indices, None] - others[:, None, :]
+        dist = np.sqrt((d * d).sum(axis=0))  # dist[a, b] = |pos of indices[a] − pos of flying[b]|
+        dist[[k for k, i in enumerate(indices) if i in flying], [flying.index(i) for i in indices if i in flying]] = np.inf
+        has_other = np.isfinite(dist).any(axis=1)
+        if np.count_nonzero(has_other):
+            out[:, has_other] = others[:, dist[has_other].argmin(axis=1)]
+        return out
 
     def kinematic_observation(self, i: int) -> np.ndarray:
         """Agent ``i``'s ``kin`` vector (:data:`MULTI_KIN_DIM` = 22)."""
-        return self._kin(i, self.goal_of(i), self.look_at_of(i), self._nearest_other_m(i))
+        return self._kin_observations([i], self.goal_of(i)[:, None])[0]
 
-    def _kin(self, i: int, goal_m: np.ndarray, look_at_m: np.ndarray, nearest_m: np.ndarray) -> np.ndarray:
-        s = self.sim.states[i]
-        points = np.array([goal_m, look_at_m, nearest_m], dtype=float)
-        rel = (points - s.pos_m) @ s.R / KIN_SCALES["goal_m"]  # rows: R^T (p - x)
-        rel = np.clip(rel.reshape(-1), -KIN_BOUND, KIN_BOUND).astype(np.float32)
-        return np.concatenate([rel, proprioception(s, self._last_action[i])])
+    def _kin_observations(self, indices: list[int], goals_m: np.ndarray) -> np.ndarray:
+        """The ``kin`` vectors (len(indices), 22) of drones ``indices`` whose goals are ``goals_m`` (3, L)."""
+        points = np.empty((3, 3, len(indices)))  # goal, look-at point, nearest other drone
+        points[0] = goals_m
+        points[1] = np.array([self.look_at_of(i) for i in indices]).T
+        points[2] = self._nearest_others_m(indices)
+        return kinematic_observations(self.sim.batch, indices, points, self._last_action[indices])
 
     def onboard_camera(self, i: int, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Agent ``i``'s onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
@@ -396,7 +397,8 @@ class MultiDroneEnv(ParallelEnv):
         rgb = postprocess_image(self._render_onboard(i)[0], self.scenario, self.rngs.camera)
         if self.obs_mode == "rgb":
             return rgb
-        return {"rgb": rgb, "kin": proprioception(self.sim.states[i], self._last_action[i])}
+        proprio = kinematic_observations(self.sim.batch, [i], np.zeros((0, 3, 1)), self._last_action[i:i + 1])[0]
+        return {"rgb": rgb, "kin": proprio}
 
     # ---- status -----------------------------------------------------------------------------
     def sees(self, i: int, point_m: np.ndarray) -> bool:
@@ -426,8 +428,7 @@ class MultiDroneEnv(ParallelEnv):
         """Take a done drone out of the airspace (see the module docstring)."""
         self._active[i] = False
         park = RigidBodyState.at_rest(np.array([60.0 * (i + 1), 60.0, PARK_HEIGHT_M]), np.array([0.0, 0.0, 0.0, 1.0]))
-        self.sim.world.reset_drone(i, park)
-        self.sim.states[i] = self.sim.world.drone_state(i)
+        self.sim.move_drone(i, park)
 
     def _info(self, i: int, terms: dict[str, float] | None = None) -> dict[str, Any]:
         info = {
