@@ -100,7 +100,8 @@ class Simulation:
         self._read_states()
 
     def _read_states(self) -> None:
-        self._flat = flat = self.world.drone_states_flat()
+        self._rows = self.world.drone_rows()  # Python floats, for the force terms
+        self._flat = flat = np.array(self._rows)  # (N, 22), for the batch's arrays
         R = flat[:, 13:22].T.reshape(3, 3, -1)
         self.batch = BatchState(flat[:, 0:3].T, flat[:, 3:7].T, flat[:, 7:10].T,
                                 rotate_back(R, flat[:, 10:13].T), R)
@@ -113,6 +114,7 @@ class Simulation:
                                               state.omega_world_radps])
         self._flat[i, 13:22] = R.reshape(-1)
         self.batch.omega_body_radps[:, i] = R.T @ state.omega_world_radps
+        self._rows[i] = tuple(self._flat[i].tolist())
 
     def move_drone(self, i: int, state: RigidBodyState) -> None:
         """Put drone ``i`` at ``state`` in the world and in :attr:`states` (rotor speeds unchanged)."""
@@ -147,11 +149,13 @@ class Simulation:
         flying = self._all_drones if active is None else [i for i in self._all_drones if active[i]]
         # The force terms per drone in Python floats: at a team's size (up to 8) several times faster than
         # the numpy form over the drones (ForceModel.wrench_batch, which the explicit backend uses).
-        wrench, pos, R, vel = self.force_model.wrench, s.pos_m.T, s.R, s.vel_world_mps.T
-        others = pos[flying].tolist() if len(flying) > 1 else None  # for downwash
-        rotor = rpm.T
-        for k, i in enumerate(flying):
-            force, torque = wrench(rotor[i], pos[i], R[:, :, i], vel[i], wind, others and others[:k] + others[k + 1:])
+        wrench, rows, rotors = self.force_model.wrench_of_floats, self._rows, rpm.T.tolist()
+        wind = None if wind is None else wind.tolist()
+        others = [rows[i][0:3] for i in flying] if len(flying) > 1 else None  # for downwash
+        for k, i in enumerate(flying):  # row: position, quaternion, velocity, angular velocity, R row by row
+            row = rows[i]
+            force, torque = wrench(rotors[i], row[0:3], row[13:22], row[7:10], wind,
+                                   others and others[:k] + others[k + 1:])
             world.apply_wrench(i, force, torque)
         if len(flying) < self.num_drones:
             held = [i for i in self._all_drones if i not in flying]

@@ -207,14 +207,14 @@ class PyBulletWorld:
         vel, omega = pb.getBaseVelocity(body, physicsClientId=self.cid)
         return np.array(pos + quat + vel + omega + pb.getMatrixFromQuaternion(quat, physicsClientId=self.cid))
 
-    def drone_states_flat(self) -> np.ndarray:
-        """Every drone's :meth:`_drone_row` (N, 22): two state queries and one matrix per drone, one array."""
+    def drone_rows(self) -> list[tuple[float, ...]]:
+        """Every drone's :meth:`_drone_row` (N rows of 22 floats): two state queries and one matrix per drone."""
         c, rows = self.cid, []
         for body in self.drone_ids:
             pos, quat = pb.getBasePositionAndOrientation(body, physicsClientId=c)
             vel, omega = pb.getBaseVelocity(body, physicsClientId=c)
             rows.append(pos + quat + vel + omega + pb.getMatrixFromQuaternion(quat, physicsClientId=c))
-        return np.array(rows)
+        return rows
 
     def apply_wrench(self, i: int, force_body_n, torque_body_nm) -> None:
         """Apply a body-frame force at the centre of mass and a body-frame torque for one step."""

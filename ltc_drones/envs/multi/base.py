@@ -40,18 +40,13 @@ from pettingzoo import ParallelEnv
 
 from ...control.cascade import ControllerGains, VelocityLimits
 from ...sim.forces import ForceConfig
-from ...sim.params import QuadrotorParams, SimClock
-from ...sim.rotation import euler_to_quat, tilt_of, yaw_of
-from ...sim.simulation import Simulation
+from ...sim.params import QuadrotorParams
+from ...sim.rotation import euler_to_quat, yaw_of
 from ...sim.state import RigidBodyState
-from ...sim.wind import WindConfig
-from ..actions import ACT_MODES, make_action_mode
-from ..base import CRASH_TILT_RAD, OBS_MODES
-from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
-from ..effects import PhysicalShifts
+from ..camera import CHASE_PROJECTION, CameraConfig, SegmentationClasses, chase_view
+from ..flight import FlightCore
 from ..observations import PROPRIO_DIM, kinematic_observations, observation_space, postprocess_image
-from ..scenario import Scenario, load_scenario
-from ..scene import Scene
+from ..scenario import Scenario
 from ..streams import EpisodeRngs
 from .views import DroneAgent
 
@@ -67,16 +62,14 @@ def mean_heading_rad(states: list[RigidBodyState]) -> float:
     return float(np.angle(np.mean([np.exp(1j * yaw_of(st.R)) for st in states])))
 
 
-class MultiDroneEnv(ParallelEnv):
+class MultiDroneEnv(FlightCore, ParallelEnv):
     """Base class; see :class:`.follow.MultiFollowEnv` and :class:`.reach.MultiFlyToTargetEnv`."""
 
     metadata: ClassVar[dict[str, Any]] = {"name": "", "render_modes": ["rgb_array"], "render_fps": 30,
                                           "is_parallelizable": True}
-    TASK: ClassVar[str] = ""
     SINGLE_AGENT_TASK: ClassVar[str] = ""
     """The single-agent task each agent's problem resembles (selects its expert)."""
     SUCCESS_TERMINATES: ClassVar[bool] = True
-    REWARD_WEIGHTS: ClassVar[dict[str, float]] = {"progress": 1.0, "heading": 0.5, "success": 10.0, "crash": 10.0}
 
     def __init__(self, num_drones: int = 4, obs: str = "kin", act: str = "vel", scenario: str | Scenario = "nominal",
                  render_mode: str | None = None, physics_hz: int = 240, ctrl_hz: int = 30,
@@ -85,38 +78,16 @@ class MultiDroneEnv(ParallelEnv):
                  gains: ControllerGains | None = None, reward_weights: dict[str, float] | None = None) -> None:
         if isinstance(num_drones, bool) or int(num_drones) != num_drones or not MIN_DRONES <= num_drones <= MAX_DRONES:
             raise ValueError(f"num_drones must be a whole number from {MIN_DRONES} to {MAX_DRONES}, got {num_drones}")
-        if obs not in OBS_MODES:
-            raise ValueError(f"unknown observation mode {obs!r}; choose one of {', '.join(OBS_MODES)}")
-        if act not in ACT_MODES:
-            raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"unsupported render_mode {render_mode!r}; use None or 'rgb_array'")
         self.num_drones = n = int(num_drones)
-        self.obs_mode, self.act_mode, self.render_mode = obs, act, render_mode
-        self.scenario = s = load_scenario(self.TASK, scenario)
-        self.clock = SimClock(physics_hz, ctrl_hz)
+        self._build_flight(n, obs, act, scenario, render_mode, physics_hz, ctrl_hz, camera, params, forces,
+                           velocity_limits, gains, reward_weights)
         self.metadata = {**self.metadata, "name": self.TASK, "render_fps": ctrl_hz}
-        self.params = params or QuadrotorParams()
-        wind = WindConfig(s.wind_mean_mps, s.wind_gust_std_mps, s.wind_gust_tau_s)
-        self.sim = Simulation(self.params, n, self.clock, forces, wind)
-        self.camera = OnboardCamera(camera or CameraConfig())
-        self.velocity_limits = velocity_limits or VelocityLimits()
-        gains = gains or ControllerGains()
-        self._mode = make_action_mode(act, self.params, self.clock, self.velocity_limits, gains, n)
-        self._shifts = [PhysicalShifts(s, self.params, act) for _ in range(n)]
-        weights = dict(self.REWARD_WEIGHTS)
-        unknown = set(reward_weights or {}) - set(weights)
-        if unknown:
-            raise ValueError(f"unknown reward weight(s) {sorted(unknown)} for {type(self).__name__}; "
-                             f"valid: {sorted(weights)}")
-        self.reward_weights = {**weights, **(reward_weights or {})}
         self.possible_agents = [f"drone_{i}" for i in range(n)]
         self._agent_index = {name: i for i, name in enumerate(self.possible_agents)}
         self.agents: list[str] = []
         self.agent_views = {name: DroneAgent(self, i) for i, name in enumerate(self.possible_agents)}
         self._action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
         self._observation_space = self._make_observation_space()
-        self.scene = Scene(self.sim.world, s)
         self.target_ids: list[int] = []
         self._build_task()
         self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes,
@@ -184,10 +155,6 @@ class MultiDroneEnv(ParallelEnv):
         except (KeyError, TypeError):
             raise KeyError(f"unknown agent {agent!r}; agents: {', '.join(self.possible_agents)}") from None
 
-    @property
-    def time_s(self) -> float:
-        return self._step_count * self.clock.ctrl_dt_s
-
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None or not hasattr(self, "_seed_seq"):
             self._seed_seq = np.random.SeedSequence(seed)
@@ -199,16 +166,9 @@ class MultiDroneEnv(ParallelEnv):
         heading = mean_heading_rad(starts)
         self.scene.place_distractors(self.rngs.layout, centre, heading, self._layout_points_m(),
                                      scenery_rng=self.rngs.scenery, occluded_goal_m=self.look_at_of(0))
-        for sh in self._shifts:
-            sh.reset(self.rngs.layout)
         self.sim.reset(starts, self.rngs.wind)
-        self._mode.reset(slice(None), self.sim.batch)
+        self._reset_flight(self.rngs.layout)
         n = self.num_drones
-        self._rpm_caps = None  # (4, N): each rotor's speed limit under the scenario's motor weakness
-        if any(sh.motor.fraction for sh in self._shifts):
-            self._rpm_caps = np.full((4, n), np.inf)
-            for i, sh in enumerate(self._shifts):
-                self._rpm_caps[sh.motor.rotor, i] = sh.motor.cap_rpm
         self._last_action = np.zeros((n, 4), dtype=np.float32)
         self._step_count = 0
         self._success = [False] * n
@@ -241,8 +201,8 @@ class MultiDroneEnv(ParallelEnv):
         sim = self.sim
         commands = np.zeros((4, self.num_drones))  # parked drones: a command nobody flies
         for i in live:
-            commands[:, i] = self._shifts[i].action(acts[i])
-        self._mode.set(commands, sim.batch)
+            commands[:, i] = self.drone_shifts[i].action(acts[i])
+        self.action_mode.set(commands, sim.batch)
         contacts = self._fly(live)
         sim.advance_wind()
         self._task_advance(self.clock.ctrl_dt_s)
@@ -250,30 +210,26 @@ class MultiDroneEnv(ParallelEnv):
         self._step_count += 1
         observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
         at_limit = self.time_s >= self.scenario.episode_len_s - 1e-9
-        w = self.reward_weights
         done_now = []
         pairs: set[tuple[int, int]] = set()
         goals = {i: self.goal_of(i) for i in live}  # fixed for the rest of the step: computed once
-        states = sim.states
+        positions = sim.batch.pos_m.T.tolist()
         for i in live:
             name = self.possible_agents[i]
             self._last_action[i] = acts[i].astype(np.float32)
-            self._distance[i] = float(np.linalg.norm(goals[i] - states[i].pos_m))  # _goal_distance
+            self._distance[i] = math.dist(goals[i].tolist(), positions[i])  # _goal_distance
             others = {self._drone_index[b] for b in contacts[i] if b in self._drone_index} - {i}
             self._collided[i] = bool(others)
             pairs.update((min(i, j), max(i, j)) for j in others)
-            crash = bool(contacts[i]) or tilt_of(states[i].R) > CRASH_TILT_RAD or self._out_of_bounds(i)
+            crash = bool(contacts[i]) or self._tipped_over(i) or self._left_bounds(i)
             self._crashed[i] = crash
             succeeded, failed = self._agent_outcome(i)
             succeeded = succeeded and not crash
             self._success[i] = succeeded
             terminated = crash or failed or (succeeded and self.SUCCESS_TERMINATES)
             phi = self._potentials(i)
-            terms = {k: w[k] * (phi[k] - self._phi[i][k]) for k in phi}
+            terms = self._step_terms(phi, self._phi[i], self._task_reward_terms(i), succeeded, crash)
             self._phi[i] = phi
-            terms.update(self._task_reward_terms(i))
-            terms["success"] = w["success"] if succeeded else 0.0
-            terms["crash"] = -w["crash"] if crash else 0.0
             rewards[name] = float(sum(terms.values()))
             terminations[name] = terminated
             truncations[name] = not terminated and at_limit
@@ -303,14 +259,11 @@ class MultiDroneEnv(ParallelEnv):
         Returns:
             ``{i: ids of the bodies drone i touched during the period}`` for every live drone.
         """
-        sim, mode, caps = self.sim, self._mode, self._rpm_caps
+        sim = self.sim
         active = None if all(self._active) else self._active  # parked drones: no command, held still
         contacts: dict[int, set[int]] = {i: set() for i in live}
         for _ in range(self.clock.substeps):
-            rpm = mode.rpm(sim.batch)  # every drone's controller in one call
-            if caps is not None:
-                rpm = np.minimum(rpm, caps)  # the motor-weakness shift caps a rotor
-            sim.physics_step_batch(rpm, active)
+            sim.physics_step_batch(self._rotor_commands(), active)  # every drone's controller in one call
             for i, bodies in sim.world.drone_contacts().items():
                 if i in contacts:
                     contacts[i] |= bodies
@@ -338,9 +291,6 @@ class MultiDroneEnv(ParallelEnv):
         rgb, _ = self.sim.world.render(view, CHASE_PROJECTION, 320, 240, self.scene.lighting)
         return rgb
 
-    def close(self) -> None:
-        self.sim.close()
-
     # ---- observations -----------------------------------------------------------------------
     def other_positions_m(self, i: int) -> np.ndarray:
         """Positions (K, 3) of the other drones still flying."""
@@ -356,7 +306,8 @@ class MultiDroneEnv(ParallelEnv):
         others = pos[:, flying]
         d = pos[:, indices, None] - others[:, None, :]
         dist = np.sqrt((d * d).sum(axis=0))  # dist[a, b] = |pos of indices[a] − pos of flying[b]|
-        dist[[k for k, i in enumerate(indices) if i in flying], [flying.index(i) for i in indices if i in flying]] = np.inf
+        itself = [(k, flying.index(i)) for k, i in enumerate(indices) if i in flying]  # a drone is not its own other
+        dist[[k for k, _ in itself], [j for _, j in itself]] = np.inf
         has_other = np.isfinite(dist).any(axis=1)
         if np.count_nonzero(has_other):
             out[:, has_other] = others[:, dist[has_other].argmin(axis=1)]
@@ -405,24 +356,10 @@ class MultiDroneEnv(ParallelEnv):
         return self.camera.sees(self.sim.states[i], point_m)
 
     def _goal_distance(self, i: int) -> float:
-        return float(np.linalg.norm(self.goal_of(i) - self.sim.states[i].pos_m))
-
-    def _heading_cos(self, i: int) -> float:
-        s = self.sim.states[i]
-        d = self.look_at_of(i) - s.pos_m
-        horiz = math.hypot(d[0], d[1])
-        if horiz < 1e-6:
-            return 1.0
-        yaw = yaw_of(s.R)
-        return (d[0] * math.cos(yaw) + d[1] * math.sin(yaw)) / horiz
+        return math.dist(self.goal_of(i).tolist(), self.sim.batch.pos_m[:, i].tolist())
 
     def _potentials(self, i: int) -> dict[str, float]:
-        return {"progress": -self._distance[i], "heading": self._heading_cos(i)}
-
-    def _out_of_bounds(self, i: int) -> bool:
-        p = self.sim.states[i].pos_m
-        s = self.scenario
-        return bool(abs(p[0]) > s.bounds_xy_m or abs(p[1]) > s.bounds_xy_m or p[2] > s.bounds_z_m)
+        return {"progress": -self._distance[i], "heading": self._bearing_cos(i, self.look_at_of(i))}
 
     def _park(self, i: int) -> None:
         """Take a done drone out of the airspace (see the module docstring)."""
