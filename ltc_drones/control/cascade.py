@@ -184,7 +184,7 @@ class CascadedController:
         acc[2] = np.minimum(np.maximum(acc[2], -g.max_down_acc_mps2), g.max_up_acc_mps2)
         # Tilt limit: the horizontal acceleration may not exceed what max_tilt allows at this lift.
         lift = acc[2] + self.params.gravity_mps2
-        a_xy = np.sqrt(acc[0] * acc[0] + acc[1] * acc[1])
+        a_xy = np.hypot(acc[0], acc[1])
         a_xy_max = lift * self._tan_tilt
         over = a_xy > a_xy_max
         if np.count_nonzero(over):

@@ -30,22 +30,19 @@ class Mixer:
     def rotor_thrusts(self, thrust_n: np.ndarray, torque_body_nm: np.ndarray) -> np.ndarray:
         """Per-rotor thrusts (4, N), N, realising collective thrusts (N,) and body torques (3, N) as closely
         as the limits allow."""
-        f_max = self._f_max
-        f_rp = self._a * torque_body_nm[0] + self._b * torque_body_nm[1]
-        lo, hi = f_rp.min(axis=0), f_rp.max(axis=0)
+        f_max, t = self._f_max, torque_body_nm
+        f_rp = self._a * t[0] + self._b * t[1]
+        lo, hi = np.minimum.reduce(f_rp), np.maximum.reduce(f_rp)
         spread = hi - lo
         wide = spread > f_max
         if np.count_nonzero(wide):  # roll/pitch alone exceed the thrust range: keep their ratio, shrink them
             k = np.where(wide, f_max / np.where(wide, spread, 1.0), 1.0)
             f_rp, lo, hi = f_rp * k, lo * k, hi * k
-        base = np.minimum(np.maximum(0.25 * np.asarray(thrust_n, dtype=float), -lo), f_max - hi)
-        f = f_rp + base
-        # Largest s in [0, 1] with 0 <= f + s * f_yaw <= f_max (yaw gives way last).
-        f_yaw = self._c * torque_body_nm[2]
-        room = np.where(f_yaw > 0.0, f_max - f, f)
-        size = np.abs(f_yaw)
-        ratio = np.divide(room, size, out=np.full(room.shape, np.inf), where=size > 0.0)
-        s = np.maximum(np.minimum(ratio.min(axis=0), 1.0), 0.0)
+        f = f_rp + np.minimum(np.maximum(0.25 * thrust_n, -lo), f_max - hi)  # the collective part shifted into range
+        # Largest s in [0, 1] with 0 <= f + s * f_yaw <= f_max (yaw gives way last); no bound where f_yaw = 0.
+        f_yaw = self._c * t[2]
+        ratio = np.where(f_yaw > 0.0, f_max - f, f) / np.maximum(np.abs(f_yaw), 1e-300)
+        s = np.maximum(np.minimum(np.minimum.reduce(ratio), 1.0), 0.0)
         return f + s * f_yaw
 
     def rpm(self, thrust_n: np.ndarray, torque_body_nm: np.ndarray) -> np.ndarray:

@@ -133,7 +133,7 @@ def rotate(R: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def rotate_back(R: np.ndarray, v: np.ndarray) -> np.ndarray:
     """``Rᵀ v`` per drone: world-frame vectors (3, N) into the body frame."""
-    return (R * v[:, None, :]).sum(axis=0)
+    return np.add.reduce(R * v[:, None, :], axis=0)
 
 
 def yaw_of(R: np.ndarray) -> np.ndarray:
