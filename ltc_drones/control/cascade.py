@@ -113,7 +113,10 @@ class RateController:
 
     def rpm(self, state: BatchState, thrust_n: np.ndarray, rates_des_body: np.ndarray) -> np.ndarray:
         """Rotor speeds (4, N), rpm, for collective thrusts (N,), N, and desired body rates (3, N), rad/s."""
-        return self.mixer.rpm(thrust_n, self.torque(state.omega_body_radps, rates_des_body))
+        wrench = np.empty((4, rates_des_body.shape[1]))
+        wrench[0] = thrust_n
+        wrench[1:] = self.torque(state.omega_body_radps, rates_des_body)
+        return self.mixer.rpm_of_wrench(wrench)
 
 
 class CascadedController:
