@@ -157,6 +157,7 @@ class CascadedController:
         self.force_des_world = np.zeros((3, n))
         self.R_des = np.zeros((3, 3, n))
         self._coef = np.zeros((4, 3, 3, n))
+        self._coef9, self._rot9 = self._coef.reshape(4, 9, n), (9, n)  # a view: the coefficients of R's 9 entries
         self.reset()
 
     def reset(self, idx: np.ndarray | slice = slice(None), yaw_rad: np.ndarray | float = 0.0) -> None:
@@ -214,8 +215,7 @@ class CascadedController:
     def thrust_and_rates(self, state: BatchState) -> np.ndarray:
         """Attitude loop: ``[collective thrust (N) along the current body z; desired body rates (rad/s)]`` (4, N),
         within ``[0, ∞)`` and ``±max_rate_radps``."""
-        n = self.num_drones
-        out = np.add.reduce((self._coef.reshape(4, 9, n) * state.R.reshape(9, n)), axis=1)
+        out = np.add.reduce(self._coef9 * state.R.reshape(self._rot9), axis=1)
         return np.minimum(np.maximum(out, self._lo), self._hi)
 
     def rpm(self, state: BatchState) -> np.ndarray:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from .explicit import BatchState, rotate_back
+from .explicit import BatchState
 from .forces import ForceConfig, ForceModel
 from .params import QuadrotorParams, SimClock
 from .state import RigidBodyState
@@ -82,9 +82,12 @@ class Simulation:
         tau = params.motor_tau_s
         self._motor_alpha = 1.0 if tau == 0 else 1.0 - math.exp(-self.clock.physics_dt_s / tau)
         self._rpm = np.full((4, num_drones), params.hover_rpm)
+        self._max_rpm, self._dt_s = params.max_rpm, self.clock.physics_dt_s  # properties, read once
         self.wind = WindField(wind or WindConfig())
         self._still_air = self.wind.config.is_still
         self._all_drones = list(range(num_drones))
+        self.batch = BatchState.at_rest(num_drones)
+        """The drones' state after the last physics step, arrays over the drones (what the controllers read)."""
         self._read_states()
         self.time_s = 0.0
 
@@ -100,20 +103,31 @@ class Simulation:
         self._read_states()
 
     def _read_states(self) -> None:
-        self._rows = self.world.drone_rows()  # Python floats, for the force terms
-        self._flat = flat = np.array(self._rows)  # (N, 22), for the batch's arrays
-        R = flat[:, 13:22].T.reshape(3, 3, -1)
-        self.batch = BatchState(flat[:, 0:3].T, flat[:, 3:7].T, flat[:, 7:10].T,
-                                rotate_back(R, flat[:, 10:13].T), R)
-        self.states = DroneStates(self)
+        rows = self.world.drone_rows()
+        for k, row in enumerate(rows):  # append the body rates Rᵀ ω, in Python floats (cheaper than numpy here)
+            ox, oy, oz = row[10:13]
+            r00, r01, r02, r10, r11, r12, r20, r21, r22 = row[13:22]
+            rows[k] = row + (r00 * ox + r10 * oy + r20 * oz, r01 * ox + r11 * oy + r21 * oz,
+                             r02 * ox + r12 * oy + r22 * oz)
+        self._rows = rows  # Python floats, for the force terms
+        self._flat = flat = np.array(rows)  # (N, 25): position, quaternion, velocity, ω, R row by row, body rates
+        t, b = flat.T, self.batch  # one BatchState object, its arrays replaced at every step
+        b.pos_m, b.quat_xyzw, b.vel_world_mps, b.omega_body_radps, b.R = (t[0:3], t[3:7], t[7:10], t[22:25],
+                                                                          t[13:22].reshape(3, 3, -1))
+        self._states = None
+
+    @property
+    def states(self) -> DroneStates:
+        """Each drone's :class:`RigidBodyState` after the last physics step (built when read)."""
+        if self._states is None:
+            self._states = DroneStates(self)
+        return self._states
 
     def _write_state(self, i: int, state: RigidBodyState) -> None:
         """Drone ``i``'s entries of the batch from ``state`` (the world already holds it)."""
         R = np.asarray(state.R, dtype=float)
-        self._flat[i, 0:13] = np.concatenate([state.pos_m, state.quat_xyzw, state.vel_world_mps,
-                                              state.omega_world_radps])
-        self._flat[i, 13:22] = R.reshape(-1)
-        self.batch.omega_body_radps[:, i] = R.T @ state.omega_world_radps
+        self._flat[i] = np.concatenate([state.pos_m, state.quat_xyzw, state.vel_world_mps, state.omega_world_radps,
+                                        R.reshape(-1), R.T @ state.omega_world_radps])
         self._rows[i] = tuple(self._flat[i].tolist())
 
     def move_drone(self, i: int, state: RigidBodyState) -> None:
@@ -142,7 +156,7 @@ class Simulation:
 
     def physics_step_batch(self, rpm_cmd: np.ndarray, active: list[bool] | None = None) -> None:
         """:meth:`physics_step` with the commands as an array (4, num_drones), rpm (the controllers' layout)."""
-        cmd = np.minimum(np.maximum(rpm_cmd, 0.0), self.params.max_rpm)
+        cmd = np.minimum(np.maximum(rpm_cmd, 0.0), self._max_rpm)
         rpm = cmd if self._motor_alpha == 1.0 else self._rpm + self._motor_alpha * (cmd - self._rpm)
         wind = None if self._still_air else self.wind.velocity_world_mps
         world, s = self.world, self.batch
@@ -164,7 +178,7 @@ class Simulation:
                 world.apply_wrench(i, s.R[:, :, i].T @ [0.0, 0.0, self.params.weight_n], [0.0, 0.0, 0.0])
         self._rpm = rpm
         world.step()
-        self.time_s += self.clock.physics_dt_s
+        self.time_s += self._dt_s
         self._read_states()
 
     def advance_wind(self) -> None:
