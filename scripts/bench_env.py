@@ -3,7 +3,8 @@ and of the multi-agent envs with N drones beside the single-drone env of the sam
 
 Usage: python scripts/bench_env.py [--steps 6000] [--task fly-to-target] [--repeats 3]
            [--vector-drones 1 64 1024] [--vector-seconds 2.0]
-           [--drones 2 4 8] [--multi-task multi-follow] [--multi-steps 1200] [--out results/bench_env.txt]
+           [--drones 2 4 8] [--multi-task multi-follow] [--multi-steps 1200]
+           [--baseline-rev REV] [--out results/bench_env.txt]
 
 Prints, for ``kin``/``rpm``, ``kin``/``vel`` and ``rgb``/``vel`` at 64×48, the median env steps/s over
 ``--repeats`` runs of ``--steps`` random actions (episodes reset as they end), beside the same loop
@@ -24,6 +25,12 @@ control period. Only ``env.step`` and ``env.reset`` are timed (resets included, 
 time excluded), median over ``--repeats`` runs of ``--multi-steps`` env steps; ``vs 1 drone`` is
 the ratio of env steps/s to that single-drone row, ``drone-steps/s`` is N × env steps/s.
 
+With ``--baseline-rev REV`` (e.g. ``e2b9091``), the expert-flown rows are also timed for that revision of
+the package: ``git worktree add`` of REV in a temporary folder, and each measurement of those rows, of
+this tree and of REV alike, runs the same loop (this script's) in a fresh subprocess whose ``PYTHONPATH``
+is the tree being timed; the table beside them gives REV's figure and the ratio. The worktree is removed
+at the end.
+
 The repeats run round-robin over all rows (each row once per round), so a burst of other work hits
 every row alike. Single thread, one process. The first and last lines give the 1-minute load average: other work
 on the machine lowers every row, so compare rows of one run, not figures of different runs.
@@ -39,13 +46,21 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402 - after pinning the thread counts
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from datetime import UTC, datetime  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pybullet as pb  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+if os.environ.get("BENCH_ENV_TREE"):  # a worker timing another tree: import that tree's package
+    sys.path.insert(0, os.environ["BENCH_ENV_TREE"])
+else:  # time the package next to this script, not whichever one is installed
+    sys.path.insert(0, str(REPO))
 
 from ltc_drones.atomic import write_atomic  # noqa: E402
 from ltc_drones.control.team_expert import TeamExpert  # noqa: E402
@@ -204,7 +219,43 @@ def bench_raw_pybullet(steps: int, episode_steps: int = 30, seed: int = 0) -> fl
     return rate
 
 
+def expert_row(kind: str, task: str, num_drones: int, steps: int) -> float:
+    """One measurement of an expert-flown row: ``kind`` is ``single`` (one drone) or ``multi`` (``num_drones``)."""
+    return bench_expert_single(task, steps) if kind == "single" else bench_multi(task, num_drones, steps)
+
+
+def expert_row_in(tree: Path, kind: str, task: str, num_drones: int, steps: int) -> float:
+    """:func:`expert_row` in a fresh subprocess that imports the package of ``tree``."""
+    env = {**os.environ, "BENCH_ENV_TREE": str(tree), "PYTHONPATH": str(tree)}
+    out = subprocess.run([sys.executable, __file__, "--worker", kind, task, str(num_drones), str(steps)], env=env,
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.split()[-1])
+
+
+class Baseline:
+    """A detached ``git worktree`` of revision ``rev`` in a temporary folder, removed on exit."""
+
+    def __init__(self, rev: str) -> None:
+        self.rev = rev
+        self.commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", rev], check=True,
+                                     capture_output=True, text=True).stdout.strip()
+        self.path = Path(tempfile.mkdtemp(prefix="bench_env_")) / "tree"
+
+    def __enter__(self) -> Baseline:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(self.path), self.rev],
+                       check=True)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(self.path)], check=False)
+        self.path.parent.rmdir()
+
+
 def main() -> None:
+    if len(sys.argv) == 6 and sys.argv[1] == "--worker":  # one row's measurement, for --baseline-rev
+        _, _, kind, task, n, steps = sys.argv
+        print(expert_row(kind, task, int(n), int(steps)))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--task", default="fly-to-target")
@@ -216,8 +267,29 @@ def main() -> None:
                         help="team sizes of the multi-agent rows (none: skip them)")
     parser.add_argument("--multi-task", default="multi-follow", choices=sorted(TEAM_TASKS))
     parser.add_argument("--multi-steps", type=int, default=1200, help="env steps per run of each multi-agent row")
+    parser.add_argument("--baseline-rev", default=None,
+                        help="also time the expert-flown rows for this git revision, side by side (subprocesses)")
     parser.add_argument("--out", default=None, help="also write the output to this file (atomically)")
     args = parser.parse_args()
+    if args.baseline_rev and not args.drones:
+        parser.error("--baseline-rev times the expert-flown rows: give --drones")
+    with Baseline(args.baseline_rev) if args.baseline_rev else _no_baseline() as baseline:
+        text = run(args, baseline)
+    print(text, end="")
+    if args.out:
+        write_atomic(args.out, lambda tmp: Path(tmp).write_text(text))
+
+
+class _no_baseline:  # noqa: N801 - a null context manager standing in for Baseline
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+
+def run(args: argparse.Namespace, baseline: Baseline | None) -> str:
+    """Every row's measurements, round-robin; the report's text."""
     lines = [f"# python {' '.join(sys.argv)}   ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}, one process)",
              f"# at start: {load_note(0.0)}"]
     single_task = task_spec(args.multi_task).single_agent_task
@@ -228,10 +300,17 @@ def main() -> None:
         loops[name] = lambda obs=obs, act=act, steps=steps: bench_env(args.task, obs, act, steps)
     for n in args.vector_drones:
         loops[f"vector N={n}"] = lambda n=n: bench_vector(args.task, n, args.vector_seconds)
+    expert_rows = []
     if args.drones:
-        loops[f"{single_task} 1 drone"] = lambda: bench_expert_single(single_task, args.multi_steps)
-        for n in args.drones:
-            loops[f"{args.multi_task} N={n}"] = lambda n=n: bench_multi(args.multi_task, n, args.multi_steps)
+        expert_rows = [(f"{single_task} 1 drone", "single", single_task, 1)]
+        expert_rows += [(f"{args.multi_task} N={n}", "multi", args.multi_task, n) for n in args.drones]
+    for name, kind, task, n in expert_rows:
+        if baseline is None:
+            loops[name] = lambda kind=kind, task=task, n=n: expert_row(kind, task, n, args.multi_steps)
+        else:
+            loops[name] = lambda kind=kind, task=task, n=n: expert_row_in(REPO, kind, task, n, args.multi_steps)
+            loops[f"{name} @ {baseline.commit}"] = lambda kind=kind, task=task, n=n: expert_row_in(
+                baseline.path, kind, task, n, args.multi_steps)
     runs: dict[str, list[float]] = {name: [] for name in loops}
     for _ in range(args.repeats):  # round-robin, so a burst of other work on the machine hits every row alike
         for name, loop in loops.items():
@@ -243,19 +322,25 @@ def main() -> None:
     lines += [f"{name:48s} {rate[name]:10.0f} {rate[name] / raw:10.2f}" for name in names[:4]]
     if args.vector_drones:
         lines += vector_lines(args.task, args.vector_drones, rate, names[2])
-    names = [n for n in names if not n.startswith("vector N=")]
-    if args.drones:
-        single = rate[names[4]]
+    if expert_rows:
+        single = rate[expert_rows[0][0]]
         lines += ["", "flown by the privileged experts (TeamExpert for N drones), kin/vel; env.step + env.reset timed",
-                  f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s} {'vs 1 drone':>10s} {'drone-steps/s':>14s}",
-                  f"{names[4]:48s} {single:10.0f} {single / raw:10.2f} {1.0:10.2f} {single:14.0f}"]
+                  f"{'loop':48s} {'steps/s':>10s} {'vs ceiling':>10s} {'vs 1 drone':>10s} {'drone-steps/s':>14s}"]
         lines += [f"{name:48s} {rate[name]:10.0f} {rate[name] / raw:10.2f} {rate[name] / single:10.2f} "
-                  f"{n * rate[name]:14.0f}" for n, name in zip(args.drones, names[5:], strict=True)]
+                  f"{n * rate[name]:14.0f}" for name, _, _, n in expert_rows]
+    if baseline is not None:
+        old_single = rate[f"{expert_rows[0][0]} @ {baseline.commit}"]
+        lines += ["", f"beside revision {baseline.rev} ({baseline.commit}): the same rows, each measurement in a fresh "
+                      "subprocess importing that tree's package",
+                  f"{'loop':48s} {'this tree':>10s} {baseline.commit:>10s} {'ratio':>8s} {'vs 1 drone':>10s}"]
+        for name, *_ in expert_rows:
+            old = rate[f"{name} @ {baseline.commit}"]
+            lines.append(f"{name:48s} {rate[name]:10.0f} {old:10.0f} {rate[name] / old:8.2f} {old / old_single:10.2f}")
+        lines.append(f"('vs 1 drone' here is {baseline.commit}'s own ratio.) Each run, in round-robin order:")
+        lines += [f"  {name}: {', '.join(f'{r:.0f}' for r in runs[name])}" for name in names[4:]
+                  if not name.startswith("vector N=")]
     lines.append(f"# at end: {load_note(1.0)} (this process counts as 1)")
-    text = "\n".join(lines) + "\n"
-    print(text, end="")
-    if args.out:
-        write_atomic(args.out, lambda tmp: Path(tmp).write_text(text))
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

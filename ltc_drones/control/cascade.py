@@ -14,10 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..sim.explicit import BatchState
 from ..sim.params import QuadrotorParams
-from ..sim.rotation import cross3, yaw_of
+from ..sim.rotation import yaw_of
 from ..sim.state import RigidBodyState
 from .mixer import Mixer
+
+TWO_PI = 2.0 * math.pi
+_NEXT, _AFTER = np.array([1, 2, 0]), np.array([2, 0, 1])
+"""Indices for cross products of (3, N) arrays: ``(a × b)_i = a_{i+1} b_{i+2} − a_{i+2} b_{i+1}``."""
+_RATES = np.array([1, 2, 3])
+"""The rows of the rates in the attitude loop's (4, ...) outputs."""
+
+
+def remainder_2pi(x: np.ndarray) -> np.ndarray:
+    """``math.remainder(x, 2π)`` element-wise: x minus the nearest multiple of 2π (ties to even)."""
+    return x - TWO_PI * np.rint(x / TWO_PI)
 
 
 @dataclass(frozen=True)
@@ -63,117 +75,154 @@ class VelocityLimits:
         return np.array([self.vxy_mps, self.vxy_mps, self.vz_mps, self.yaw_rate_radps])
 
 
-def _vee_skew_error(R_des: np.ndarray, R: np.ndarray) -> np.ndarray:
-    """``½ vee(R_desᵀ R − Rᵀ R_des)``: the SO(3) attitude error in the body frame."""
-    E = R_des.T @ R
-    return 0.5 * np.array([E[2, 1] - E[1, 2], E[0, 2] - E[2, 0], E[1, 0] - E[0, 1]])
+def attitude_from(force_world: np.ndarray, cos_yaw: np.ndarray, sin_yaw: np.ndarray) -> np.ndarray:
+    """Rotations (3, 3, N) with z axes along ``force_world`` (3, N) and headings of the given cos and sin (N,)."""
+    out = np.empty((3, 3, force_world.shape[1]))
+    f0, f1, f2 = force_world
+    z = out[:, 2]
+    np.divide(force_world, np.sqrt(f0 * f0 + f1 * f1 + f2 * f2), out=z)
+    y = out[:, 1]  # z × (cos ψ, sin ψ, 0), normalised
+    y[0] = -z[2] * sin_yaw
+    y[1] = z[2] * cos_yaw
+    y[2] = z[0] * sin_yaw - z[1] * cos_yaw
+    y /= np.sqrt(np.add.reduce(y * y))
+    out[:, 0] = y[_NEXT] * z[_AFTER] - y[_AFTER] * z[_NEXT]  # x = y × z
+    return out
 
 
 class RateController:
-    """Body-rate loop plus mixer: (collective thrust, body rates) -> rotor speeds.
+    """Body-rate loop plus mixer for N drones: ``τ = J K_ω (ω_des − ω) + ω × Jω``, then rotor speeds.
 
-    ``tau = J (K_w (w_des - w)) + w x (J w)``; evaluated with Python floats (hot path, every physics step).
+    Args:
+        params: the vehicle.
+        gains: loop gains (``rate_p``, 1/s).
     """
 
     def __init__(self, params: QuadrotorParams, gains: ControllerGains | None = None) -> None:
         self.params = params
         self.gains = gains or ControllerGains()
         self.mixer = Mixer(params)
-        self._J = tuple(float(v) for v in params.inertia_diag)
-        self._kw = tuple(float(v) for v in self.gains.rate_p)
+        jx, jy, jz = (float(v) for v in params.inertia_diag)
+        self._JK = (params.inertia_diag * np.asarray(self.gains.rate_p, dtype=float))[:, None]
+        self._J_gyro = np.array([jz - jy, jx - jz, jy - jx])[:, None]  # (ω × Jω)_i = (J_k − J_j) ω_j ω_k
 
-    def rpm(self, state: RigidBodyState, thrust_n: float, rates_des_body) -> np.ndarray:
-        (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = state.R.tolist()
-        ox, oy, oz = state.omega_world_radps.tolist()
-        wx = r00 * ox + r10 * oy + r20 * oz  # w_body = R^T w_world
-        wy = r01 * ox + r11 * oy + r21 * oz
-        wz = r02 * ox + r12 * oy + r22 * oz
-        jx, jy, jz = self._J
-        kx, ky, kz = self._kw
-        dx, dy, dz = (float(v) for v in rates_des_body)
-        torque = (
-            jx * kx * (dx - wx) + (wy * jz * wz - wz * jy * wy),
-            jy * ky * (dy - wy) + (wz * jx * wx - wx * jz * wz),
-            jz * kz * (dz - wz) + (wx * jy * wy - wy * jx * wx),
-        )
-        return self.mixer.rpm(thrust_n, torque)
+    def torque(self, omega_body_radps: np.ndarray, rates_des_body: np.ndarray) -> np.ndarray:
+        """Body torques (3, N), N·m, for body rates (3, N) and desired body rates (3, N), rad/s."""
+        w = omega_body_radps
+        return self._JK * (rates_des_body - w) + self._J_gyro * w[_NEXT] * w[_AFTER]
+
+    def rpm(self, state: BatchState, thrust_n: np.ndarray, rates_des_body: np.ndarray) -> np.ndarray:
+        """Rotor speeds (4, N), rpm, for collective thrusts (N,), N, and desired body rates (3, N), rad/s."""
+        wrench = np.empty((4, rates_des_body.shape[1]))
+        wrench[0] = thrust_n
+        wrench[1:] = self.torque(state.omega_body_radps, rates_des_body)
+        return self.mixer.rpm_of_wrench(wrench)
 
 
 class CascadedController:
-    """Velocity commands in the body-yaw frame to rotor speeds.
+    """Velocity commands in the body-yaw frame to rotor speeds, for N drones (N = 1 included).
 
     Call :meth:`set_velocity_command` once per control step and :meth:`rpm` once per physics
-    step. :meth:`reset` clears the integrator and the heading reference.
+    step; :meth:`reset` clears the integrators and heading references. Arrays are component first:
+    ``(3, N)`` vectors, ``(3, 3, N)`` rotations, ``(4, N)`` commands and rotor speeds.
+
+    The attitude loop's outputs, the collective thrust ``F_des · R e_z`` and the rates
+    ``−K_R ½ vee(R_desᵀ R − Rᵀ R_des) + ψ̇_ff R₂₂ e_z``, are linear in the entries of the current
+    rotation ``R``; their coefficients change only with the command, so :meth:`set_velocity_command`
+    stores them as one (4, 3, 3, N) array and each physics step costs one product and one sum.
 
     Args:
         params: the vehicle.
-        ctrl_dt_s: control period (the velocity loop's step).
+        ctrl_dt_s: control period (s), the velocity loop's step.
         gains: loop gains and limits.
+        num_drones: N.
     """
 
-    def __init__(self, params: QuadrotorParams, ctrl_dt_s: float, gains: ControllerGains | None = None) -> None:
-        self.params = params
-        self.gains = gains or ControllerGains()
-        self.ctrl_dt_s = ctrl_dt_s
-        self.rate = RateController(params, self.gains)
-        self._kR = np.asarray(self.gains.att_p)
-        self._max_rate = np.asarray(self.gains.max_rate_radps)
-        self._tan_tilt = math.tan(self.gains.max_tilt_rad)
+    def __init__(self, params: QuadrotorParams, ctrl_dt_s: float, gains: ControllerGains | None = None,
+                 num_drones: int = 1) -> None:
+        self.params, self.ctrl_dt_s = params, ctrl_dt_s
+        self.gains = g = gains or ControllerGains()
+        self.num_drones = n = num_drones
+        self.rate = RateController(params, g)
+        self._half_kR3 = 0.5 * np.asarray(g.att_p, dtype=float)[:, None, None]
+        self._neg_half_kR = -self._half_kR3
+        max_rate = np.asarray(g.max_rate_radps, dtype=float)
+        self._lo = np.concatenate([[0.0], -max_rate])[:, None]  # thrust >= 0, |rates| <= max_rate
+        self._hi = np.concatenate([[np.inf], max_rate])[:, None]
+        self._tan_tilt = math.tan(g.max_tilt_rad)
+        self._kv = np.array([g.vel_xy_p, g.vel_xy_p, g.vel_z_p])[:, None]
+        self.vel_int = np.zeros((3, n))
+        self.yaw_des = np.zeros(n)
+        self.yaw_rate_ff = np.zeros(n)
+        self.force_des_world = np.zeros((3, n))
+        self.R_des = np.zeros((3, 3, n))
+        self._coef = np.zeros((4, 3, 3, n))
+        self._coef9, self._rot9 = self._coef.reshape(4, 9, n), (9, n)  # a view: the coefficients of R's 9 entries
         self.reset()
 
-    def reset(self, yaw_rad: float = 0.0) -> None:
-        self._vel_int = np.zeros(3)
-        self._yaw_des = yaw_rad
-        self._yaw_rate_ff = 0.0
-        self._force_des_world = np.array([0.0, 0.0, self.params.weight_n])
-        self._R_des = _attitude_from(self._force_des_world, yaw_rad)
+    def reset(self, idx: np.ndarray | slice = slice(None), yaw_rad: np.ndarray | float = 0.0) -> None:
+        """New episodes for drones ``idx`` heading ``yaw_rad``: integrators cleared, hover thrust, level attitude."""
+        yaw = np.broadcast_to(np.asarray(yaw_rad, dtype=float), self.yaw_des[idx].shape)
+        self.vel_int[:, idx] = 0.0
+        self.yaw_des[idx] = yaw
+        self.yaw_rate_ff[idx] = 0.0
+        self.force_des_world[:, idx] = 0.0
+        self.force_des_world[2, idx] = self.params.weight_n
+        self.R_des[:, :, idx] = attitude_from(self.force_des_world[:, idx], np.cos(yaw), np.sin(yaw))
+        self._update_coefficients()
 
-    def set_velocity_command(self, state: RigidBodyState, cmd: np.ndarray) -> None:
-        """Velocity loop: ``cmd = [vx, vy, vz, yaw_rate]`` with velocities in the body-yaw frame."""
-        g = self.gains
-        yaw = yaw_of(state.R)
-        c, s = math.cos(yaw), math.sin(yaw)
-        v_des = np.array([c * cmd[0] - s * cmd[1], s * cmd[0] + c * cmd[1], cmd[2]])
-        err = v_des - state.vel_world_mps
-        self._vel_int = np.clip(self._vel_int + g.vel_i * err * self.ctrl_dt_s, -g.vel_i_limit_mps2, g.vel_i_limit_mps2)
-        acc = np.array([g.vel_xy_p * err[0], g.vel_xy_p * err[1], g.vel_z_p * err[2]]) + self._vel_int
-        acc[2] = min(max(acc[2], -g.max_down_acc_mps2), g.max_up_acc_mps2)
+    def set_velocity_command(self, state: BatchState, cmd: np.ndarray) -> None:
+        """Velocity loop: ``cmd`` (4, N) = [vx, vy, vz (body-yaw frame, m/s), yaw rate (rad/s)]."""
+        g, dt = self.gains, self.ctrl_dt_s
+        R = state.R
+        yaw = np.arctan2(R[1, 0], R[0, 0])
+        c, s = np.cos(yaw), np.sin(yaw)
+        err = np.empty((3, R.shape[2]))
+        err[0] = c * cmd[0] - s * cmd[1]
+        err[1] = s * cmd[0] + c * cmd[1]
+        err[2] = cmd[2]
+        err -= state.vel_world_mps
+        lim_i = g.vel_i_limit_mps2
+        self.vel_int = np.minimum(np.maximum(self.vel_int + g.vel_i * err * dt, -lim_i), lim_i)
+        acc = self._kv * err + self.vel_int
+        acc[2] = np.minimum(np.maximum(acc[2], -g.max_down_acc_mps2), g.max_up_acc_mps2)
         # Tilt limit: the horizontal acceleration may not exceed what max_tilt allows at this lift.
         lift = acc[2] + self.params.gravity_mps2
-        a_xy = math.hypot(acc[0], acc[1])
+        a_xy = np.hypot(acc[0], acc[1])
         a_xy_max = lift * self._tan_tilt
-        if a_xy > a_xy_max:
-            acc[:2] *= a_xy_max / a_xy
-        self._force_des_world = self.params.mass_kg * np.array([acc[0], acc[1], lift])
+        over = a_xy > a_xy_max
+        if np.count_nonzero(over):
+            acc[:2] *= np.where(over, a_xy_max / np.where(over, a_xy, 1.0), 1.0)
+        acc[2] = lift
+        self.force_des_world = self.params.mass_kg * acc
         # Heading: integrate the yaw-rate command, never leading the vehicle by more than a bound.
-        lead = math.remainder(self._yaw_des + cmd[3] * self.ctrl_dt_s - yaw, 2 * math.pi)
+        lead = remainder_2pi(self.yaw_des + cmd[3] * dt - yaw)
         lim = g.yaw_lead_limit_rad
-        self._yaw_des = yaw + min(max(lead, -lim), lim)
-        self._yaw_rate_ff = float(cmd[3])
-        self._R_des = _attitude_from(self._force_des_world, self._yaw_des)
+        self.yaw_des = yaw + np.minimum(np.maximum(lead, -lim), lim)
+        self.yaw_rate_ff = cmd[3].astype(float)
+        self.R_des = attitude_from(self.force_des_world, np.cos(self.yaw_des), np.sin(self.yaw_des))
+        self._update_coefficients()
 
-    def thrust_and_rates(self, state: RigidBodyState) -> tuple[float, np.ndarray]:
-        """Attitude loop: collective thrust (N) along the current body z and desired body rates (3,)."""
-        R = state.R
-        thrust = float(self._force_des_world @ R[:, 2])
-        rates = -self._kR * _vee_skew_error(self._R_des, R)
-        rates[2] += self._yaw_rate_ff * R[2, 2]
-        return max(thrust, 0.0), np.minimum(np.maximum(rates, -self._max_rate), self._max_rate)
+    def _update_coefficients(self) -> None:
+        """The attitude loop's outputs as coefficients (4, 3, 3, N) of the entries of R (class docstring)."""
+        M, Rd = self._coef, self.R_des
+        M[0, :, 2] = self.force_des_world  # thrust = Σ_k F_k R_k2
+        # rate_i = −½ k_i vee_i(Rd^T R − R^T Rd) = −½ k_i Σ_k (Rd_k,i+2 R_k,i+1 − Rd_k,i+1 R_k,i+2) (+ ψ̇_ff R_22 for z)
+        M[_RATES, :, _NEXT] = self._neg_half_kR * Rd[:, _AFTER].transpose(1, 0, 2)
+        M[_RATES, :, _AFTER] = self._half_kR3 * Rd[:, _NEXT].transpose(1, 0, 2)
+        M[3, 2, 2] = self.yaw_rate_ff
 
-    def rpm(self, state: RigidBodyState) -> np.ndarray:
-        """Attitude and rate loops for one physics step: rotor speeds (4,)."""
-        thrust, rates = self.thrust_and_rates(state)
-        return self.rate.rpm(state, thrust, rates)
+    def thrust_and_rates(self, state: BatchState) -> np.ndarray:
+        """Attitude loop: ``[collective thrust (N) along the current body z; desired body rates (rad/s)]`` (4, N),
+        within ``[0, ∞)`` and ``±max_rate_radps``."""
+        out = np.add.reduce(self._coef9 * state.R.reshape(self._rot9), axis=1)
+        return np.minimum(np.maximum(out, self._lo), self._hi)
 
-
-def _attitude_from(force_world: np.ndarray, yaw_rad: float) -> np.ndarray:
-    """Rotation whose z axis is along ``force_world`` and whose heading is ``yaw_rad``."""
-    z = force_world / np.linalg.norm(force_world)
-    x_c = np.array([math.cos(yaw_rad), math.sin(yaw_rad), 0.0])
-    y = cross3(z, x_c)
-    y /= np.linalg.norm(y)
-    x = cross3(y, z)
-    return np.column_stack([x, y, z])
+    def rpm(self, state: BatchState) -> np.ndarray:
+        """Attitude and rate loops for one physics step: rotor speeds (4, N), rpm."""
+        u = self.thrust_and_rates(state)
+        u[1:] = self.rate.torque(state.omega_body_radps, u[1:])
+        return self.rate.mixer.rpm_of_wrench(u)
 
 
 class PositionController:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..sim.explicit import BatchState
 from ..sim.rotation import yaw_of
 from ..sim.state import RigidBodyState
 from .cascade import (
@@ -57,7 +58,7 @@ class Expert:
         """Clear the controller state for the env's new episode (call after ``env.reset``; one env only)."""
         check_one_env(num_envs, type(self).__name__)
         if self._ctbr_ctl is not None:
-            self._ctbr_ctl.reset(yaw_of(self.env.state.R))
+            self._ctbr_ctl.reset(yaw_rad=yaw_of(self.env.state.R))
 
     def velocity_command(self, state: RigidBodyState) -> np.ndarray:
         """Physical command ``[vx, vy, vz (body-yaw frame, m/s), yaw rate (rad/s)]``."""
@@ -80,13 +81,15 @@ class Expert:
         if mode == "vel":
             return np.clip(cmd / self.limits.scale, -1.0, 1.0).astype(np.float32)
         ctl = self._ctbr_ctl
-        ctl.set_velocity_command(state, cmd)
+        batch = BatchState.of([state])
+        ctl.set_velocity_command(batch, cmd[:, None])
         params = self.env.params
         if mode == "rpm":
-            rpm = ctl.rpm(state)
+            rpm = ctl.rpm(batch)[:, 0]
             return np.clip(2.0 * rpm / params.max_rpm - 1.0, -1.0, 1.0).astype(np.float32)
         # ctbr: collective thrust along the current body z, body rates from the attitude error.
-        thrust, rates = ctl.thrust_and_rates(state)
+        u = ctl.thrust_and_rates(batch)[:, 0]
+        thrust, rates = u[0], u[1:]
         max_rates = np.asarray(ctl.gains.max_rate_radps)
         t_norm = 2.0 * thrust / (4 * params.max_thrust_per_rotor_n) - 1.0
         return np.clip(np.concatenate([[t_norm], rates / max_rates]), -1.0, 1.0).astype(np.float32)

@@ -14,86 +14,91 @@ from typing import Literal
 import numpy as np
 
 from ..control.cascade import CascadedController, ControllerGains, RateController, VelocityLimits
+from ..sim.explicit import BatchState
 from ..sim.params import QuadrotorParams, SimClock
-from ..sim.state import RigidBodyState
 
 ActMode = Literal["vel", "rpm", "ctbr"]
 ACT_MODES = ("vel", "rpm", "ctbr")
 
 
 class VelocityAction:
-    """Velocity commands tracked by the cascaded controller."""
+    """``vel``: normalised [-1, 1]⁴ → [vx, vy, vz, yaw rate] within ``limits``, tracked by the cascade.
 
-    def __init__(self, params: QuadrotorParams, clock: SimClock, limits: VelocityLimits, gains: ControllerGains):
+    Every action mode serves N drones (N = 1 for a single-drone env): actions are (4, N), states
+    :class:`~ltc_drones.sim.explicit.BatchState`, rotor speeds (4, N) in rpm.
+    """
+
+    def __init__(self, params: QuadrotorParams, clock: SimClock, limits: VelocityLimits, gains: ControllerGains,
+                 num_drones: int = 1) -> None:
         self.limits = limits
-        self.controller = CascadedController(params, clock.ctrl_dt_s, gains)
-        self._scale = limits.scale
+        self.controller = CascadedController(params, clock.ctrl_dt_s, gains, num_drones)
+        self._scale = limits.scale[:, None]
 
-    def reset(self, state: RigidBodyState) -> None:
-        from ..sim.rotation import yaw_of
-
-        self.controller.reset(yaw_of(state.R))
+    def reset(self, idx: np.ndarray | slice, state: BatchState) -> None:
+        """New episodes for drones ``idx``: the controller's integrators cleared, heading held."""
+        R = state.R[:, :, idx]
+        self.controller.reset(idx, np.arctan2(R[1, 0], R[0, 0]))
 
     def command(self, action: np.ndarray) -> np.ndarray:
-        """The physical command ``[vx, vy, vz, yaw_rate]`` of a normalised action."""
+        """The physical commands (4, N) ``[vx, vy, vz, yaw_rate]`` of normalised actions (4, N)."""
         return action * self._scale
 
-    def set(self, action: np.ndarray, state: RigidBodyState) -> None:
-        self.controller.set_velocity_command(state, self.command(action))
+    def set(self, action: np.ndarray, state: BatchState) -> None:
+        self.controller.set_velocity_command(state, action * self._scale)
 
-    def rpm(self, state: RigidBodyState) -> np.ndarray:
+    def rpm(self, state: BatchState) -> np.ndarray:
         return self.controller.rpm(state)
 
 
 class CtbrAction:
-    """Collective thrust and body rates, tracked by the rate loop at every physics step."""
+    """``ctbr``: collective thrust (−1 → 0 N, +1 → max) and body rates (±max_rate), tracked by the rate loop."""
 
-    def __init__(self, params: QuadrotorParams, gains: ControllerGains):
+    def __init__(self, params: QuadrotorParams, gains: ControllerGains, num_drones: int = 1) -> None:
         self.rate = RateController(params, gains)
         self._max_thrust = 4.0 * params.max_thrust_per_rotor_n
-        self._max_rate = np.asarray(gains.max_rate_radps)
-        self._thrust = params.weight_n
-        self._rates = np.zeros(3)
+        self._max_rate = np.asarray(gains.max_rate_radps, dtype=float)[:, None]
+        self._thrust = np.full(num_drones, params.weight_n)
+        self._rates = np.zeros((3, num_drones))
+        self._weight = params.weight_n
 
-    def reset(self, state: RigidBodyState) -> None:
-        self._thrust = self.rate.params.weight_n
-        self._rates = np.zeros(3)
+    def reset(self, idx: np.ndarray | slice, state: BatchState) -> None:
+        self._thrust[idx] = self._weight
+        self._rates[:, idx] = 0.0
 
-    def set(self, action: np.ndarray, state: RigidBodyState) -> None:
+    def set(self, action: np.ndarray, state: BatchState) -> None:
         self._thrust = 0.5 * (action[0] + 1.0) * self._max_thrust
         self._rates = action[1:] * self._max_rate
 
-    def rpm(self, state: RigidBodyState) -> np.ndarray:
+    def rpm(self, state: BatchState) -> np.ndarray:
         return self.rate.rpm(state, self._thrust, self._rates)
 
 
 class RpmAction:
-    """Direct rotor speeds."""
+    """``rpm``: each rotor's speed, −1 → 0 and +1 → max rpm, held for the control period."""
 
-    def __init__(self, params: QuadrotorParams):
-        self._max = params.max_rpm
-        self._rpm = np.full(4, params.hover_rpm)
-        self._hover = params.hover_rpm
+    def __init__(self, params: QuadrotorParams, num_drones: int = 1) -> None:
+        self._max, self._hover = params.max_rpm, params.hover_rpm
+        self._rpm = np.full((4, num_drones), params.hover_rpm)
 
-    def reset(self, state: RigidBodyState) -> None:
-        self._rpm = np.full(4, self._hover)
+    def reset(self, idx: np.ndarray | slice, state: BatchState) -> None:
+        self._rpm[:, idx] = self._hover
 
-    def set(self, action: np.ndarray, state: RigidBodyState) -> None:
+    def set(self, action: np.ndarray, state: BatchState) -> None:
         self._rpm = 0.5 * (action + 1.0) * self._max
 
-    def rpm(self, state: RigidBodyState) -> np.ndarray:
+    def rpm(self, state: BatchState) -> np.ndarray:
         return self._rpm
 
 
-def make_action_mode(
-    act: str, params: QuadrotorParams, clock: SimClock, limits: VelocityLimits, gains: ControllerGains
-) -> VelocityAction | CtbrAction | RpmAction:
+def make_action_mode(act: str, params: QuadrotorParams, clock: SimClock, limits: VelocityLimits,
+                     gains: ControllerGains, num_drones: int = 1) -> VelocityAction | CtbrAction | RpmAction:
+    """The action mode ``act`` (``"vel"``, ``"ctbr"`` or ``"rpm"``) for ``num_drones`` drones."""
     if act == "vel":
-        return VelocityAction(params, clock, limits, gains)
+        return VelocityAction(params, clock, limits, gains, num_drones)
     if act == "ctbr":
-        return CtbrAction(params, gains)
+        return CtbrAction(params, gains, num_drones)
     if act == "rpm":
-        return RpmAction(params)
+        return RpmAction(params, num_drones)
     raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
 
 

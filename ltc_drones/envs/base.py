@@ -29,41 +29,31 @@ from gymnasium import spaces
 
 from ..control.cascade import ControllerGains, VelocityLimits
 from ..sim.forces import ForceConfig
-from ..sim.params import QuadrotorParams, SimClock
-from ..sim.rotation import euler_to_quat, tilt_of, yaw_of
-from ..sim.simulation import Simulation
+from ..sim.params import QuadrotorParams
+from ..sim.rotation import euler_to_quat, yaw_of
 from ..sim.state import RigidBodyState
-from ..sim.wind import WindConfig
-from ..tasks import IMAGE_OBS_MODES, OBS_MODES, check_obs  # noqa: F401 - the modes re-exported
-from .actions import ACT_MODES, make_action_mode
-from .camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
-from .effects import PhysicalShifts
+from .camera import CHASE_PROJECTION, CameraConfig, SegmentationClasses, chase_view
+from .flight import CRASH_TILT_RAD, IMAGE_OBS_MODES, OBS_MODES, FlightCore  # noqa: F401 - re-exported
 from .observations import (  # noqa: F401 - KIN_BOUND, PROPRIO_DIM re-exported (tests, older imports)
     KIN_BOUND,
     KIN_DIM,
     PROPRIO_DIM,
     kinematic_observation,
+    kinematic_observations,
     observation_space,
     postprocess_image,
     proprioception,
 )
-from .scenario import Scenario, load_scenario
-from .scene import Scene
+from .scenario import Scenario
 from .streams import EpisodeRngs
 
 ObsMode = Literal["kin", "rgb", "rgb_kin"]
-CRASH_TILT_RAD = math.radians(80.0)
-
-
-class DroneEnv(gym.Env):
-    """Base class; see the task classes for their spec sheets."""
+class DroneEnv(FlightCore, gym.Env):
+    """Base class; see the task classes for their spec sheets. One drone: a :class:`FlightCore` with N = 1."""
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["rgb_array"], "render_fps": 30}
-    TASK: ClassVar[str] = ""
     SUCCESS_TERMINATES: ClassVar[bool] = True
     """Whether success ends the episode (reaching tasks) or is judged at the time limit (holding tasks)."""
-    REWARD_WEIGHTS: ClassVar[dict[str, float]] = {"progress": 1.0, "heading": 0.5, "success": 10.0, "crash": 10.0}
-    """Default weight of every reward term of the task (override with ``reward_weights=``)."""
 
     def __init__(
         self,
@@ -80,34 +70,12 @@ class DroneEnv(gym.Env):
         gains: ControllerGains | None = None,
         reward_weights: dict[str, float] | None = None,
     ) -> None:
-        check_obs(self.TASK, obs)
-        if act not in ACT_MODES:
-            raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"unsupported render_mode {render_mode!r}; use None or 'rgb_array'")
-        self.obs_mode, self.act_mode, self.render_mode = obs, act, render_mode
-        self.scenario = load_scenario(self.TASK, scenario)
-        self.clock = SimClock(physics_hz, ctrl_hz)
+        self._build_flight(1, obs, act, scenario, render_mode, physics_hz, ctrl_hz, camera, params, forces,
+                           velocity_limits, gains, reward_weights)
         self.metadata = {**self.metadata, "render_fps": ctrl_hz}
-        self.params = params or QuadrotorParams()
-        s = self.scenario
-        wind = WindConfig(s.wind_mean_mps, s.wind_gust_std_mps, s.wind_gust_tau_s)
-        self.sim = Simulation(self.params, 1, self.clock, forces, wind)
-        self.camera = OnboardCamera(camera or CameraConfig())
-        self.velocity_limits = velocity_limits or VelocityLimits()
-        self.action_mode = make_action_mode(act, self.params, self.clock, self.velocity_limits,
-                                            gains or ControllerGains())
-        weights = dict(self.REWARD_WEIGHTS)
-        unknown = set(reward_weights or {}) - set(weights)
-        if unknown:
-            raise ValueError(f"unknown reward weight(s) {sorted(unknown)} for {type(self).__name__}; "
-                             f"valid: {sorted(weights)}")
-        weights.update(reward_weights or {})
-        self.reward_weights = weights
+        self.shifts = self.drone_shifts[0]
         self.action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
         self.observation_space = self._make_observation_space()
-        self.scene = Scene(self.sim.world, s)
-        self.shifts = PhysicalShifts(s, self.params, act)
         self.target_ids: list[int] = []
         self._build_task()
         self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes)
@@ -161,10 +129,6 @@ class DroneEnv(gym.Env):
     def state(self) -> RigidBodyState:
         return self.sim.states[0]
 
-    @property
-    def time_s(self) -> float:
-        return self._step_count * self.clock.ctrl_dt_s
-
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.rngs = EpisodeRngs.spawn(self._episode_seed_sequence())
@@ -172,9 +136,8 @@ class DroneEnv(gym.Env):
         start = self._task_reset(self.rngs.layout)
         self.scene.place_distractors(self.rngs.layout, start.pos_m, yaw_of(start.R), self._layout_points_m(),
                                      scenery_rng=self.rngs.scenery)
-        self.shifts.reset(self.rngs.layout)
         self.sim.reset([start], self.rngs.wind)
-        self.action_mode.reset(self.state)
+        self._reset_flight(self.rngs.layout)
         self._last_action = np.zeros(4, dtype=np.float32)
         self._step_count = 0
         self._crashed = self._crash_now = False
@@ -200,10 +163,10 @@ class DroneEnv(gym.Env):
             raise ValueError(f"action must be finite, got {action}; the environment state is unchanged")
         a = np.clip(a, -1.0, 1.0)
         sim, mode = self.sim, self.action_mode
-        mode.set(self.shifts.action(a), sim.states[0])  # latency: the action of k steps ago
+        mode.set(self.shifts.action(a)[:, None], sim.batch)  # latency: the action of k steps ago
         contact = False
         for _ in range(self.clock.substeps):
-            sim.physics_step(self.shifts.rpm(mode.rpm(sim.states[0]))[None])  # motor weakness
+            sim.physics_step_batch(self._rotor_commands())  # the controller, then a weak motor
             if sim.world.in_contact(0):
                 contact = True
                 break
@@ -212,7 +175,7 @@ class DroneEnv(gym.Env):
         self._step_count += 1
         self._last_action = a.astype(np.float32)
         self._distance_m = self._goal_distance()
-        self._crashed = contact or tilt_of(self.state.R) > CRASH_TILT_RAD
+        self._crashed = contact or self._tipped_over(0)
         out_of_bounds = self._out_of_bounds()
         self._crash_now = self._crashed or out_of_bounds
         succeeded, failed = self._task_outcome()
@@ -220,13 +183,9 @@ class DroneEnv(gym.Env):
         succeeded = succeeded and not self._crash_now  # a crash step is never a success
         terminated = self._crash_now or failed or (succeeded and self.SUCCESS_TERMINATES)
         truncated = not terminated and self.time_s >= self.scenario.episode_len_s - 1e-9
-        w = self.reward_weights
         phi = self._potentials()
-        terms = {name: w[name] * (phi[name] - self._phi[name]) for name in phi}
+        terms = self._step_terms(phi, self._phi, self._task_reward_terms(), succeeded, self._crash_now)
         self._phi = phi
-        terms.update(self._task_reward_terms())
-        terms["success"] = w["success"] if succeeded else 0.0
-        terms["crash"] = -w["crash"] if self._crash_now else 0.0
         info = self._info(success=succeeded, terms=terms, out_of_bounds=out_of_bounds)
         info.update(self._task_info())
         return self._observe(), float(sum(terms.values())), terminated, truncated, info
@@ -238,17 +197,15 @@ class DroneEnv(gym.Env):
         rgb, _ = self.sim.world.render(chase_view(self.state, goal), CHASE_PROJECTION, 320, 240, self.scene.lighting)
         return rgb
 
-    def close(self) -> None:
-        self.sim.close()
-
     # ---- observations -----------------------------------------------------------------------
     def kinematic_observation(self) -> np.ndarray:
         """The ``kin`` vector (``KIN_DIM`` = 16): goal in the body frame (m / 5), then :meth:`proprioception`."""
-        return kinematic_observation(self.state, self.goal_pos_m, self._last_action)
+        goal = np.reshape(self.goal_pos_m, (1, 3, 1))
+        return kinematic_observations(self.sim.batch, slice(None), goal, self._last_action[None])[0]
 
     def proprioception(self) -> np.ndarray:
         """What the drone senses of itself (``PROPRIO_DIM`` = 13; see :func:`.observations.proprioception`)."""
-        return proprioception(self.state, self._last_action)
+        return kinematic_observations(self.sim.batch, slice(None), np.zeros((0, 3, 1)), self._last_action[None])[0]
 
     def onboard_camera(self, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Render the onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
@@ -284,25 +241,18 @@ class DroneEnv(gym.Env):
 
     # ---- status -----------------------------------------------------------------------------
     def _goal_distance(self) -> float:
-        return float(np.linalg.norm(self.goal_pos_m - self.state.pos_m))
+        return math.dist(np.asarray(self.goal_pos_m, dtype=float).tolist(), self.sim.batch.pos_m[:, 0].tolist())
 
     def _heading_cos(self) -> float:
         """cos of the goal's horizontal bearing off the drone's heading (1 when the goal is straight ahead)."""
-        d = self.goal_pos_m - self.state.pos_m
-        horiz = math.hypot(d[0], d[1])
-        if horiz < 1e-6:
-            return 1.0
-        yaw = yaw_of(self.state.R)
-        return (d[0] * math.cos(yaw) + d[1] * math.sin(yaw)) / horiz
+        return self._bearing_cos(0, self.goal_pos_m)
 
     def _layout_points_m(self) -> list[np.ndarray]:
         """Points that distractors (and scenery) keep clear of: the goal by default."""
         return [self.goal_pos_m]
 
     def _out_of_bounds(self) -> bool:
-        p = self.state.pos_m
-        s = self.scenario
-        return bool(abs(p[0]) > s.bounds_xy_m or abs(p[1]) > s.bounds_xy_m or p[2] > s.bounds_z_m)
+        return self._left_bounds(0)
 
     def target_in_view(self) -> bool:
         return self.camera.sees(self.state, self.goal_pos_m)

@@ -99,6 +99,8 @@ class OnboardCamera:
         self._up_body = np.array([math.sin(p), 0.0, math.cos(p)])
         self._left_body = np.cross(self._up_body, self._fwd_body)
         self._offset = np.asarray(c.offset_body_m)
+        self._offset_xyz = tuple(float(v) for v in c.offset_body_m)
+        self._axes = tuple(tuple(float(v) for v in axis) for axis in (self._fwd_body, self._left_body, self._up_body))
         self._tan_h = math.tan(math.radians(c.hfov_deg) / 2)
         self._tan_v = math.tan(math.radians(c.vfov_deg) / 2)
 
@@ -115,12 +117,18 @@ class OnboardCamera:
 
         ``u`` grows to the right, ``v`` upward; depth is along the optical axis.
         """
-        d = state.R.T @ (np.asarray(point_world_m) - self.eye_m(state))
-        depth = float(d @ self._fwd_body)
+        (r00, r01, r02), (r10, r11, r12), (r20, r21, r22) = state.R.tolist()
+        px, py, pz = (np.asarray(point_world_m, dtype=float) - state.pos_m).tolist()
+        ox, oy, oz = self._offset_xyz
+        dx = r00 * px + r10 * py + r20 * pz - ox  # Rᵀ (p − x) − offset = Rᵀ (p − eye), in Python floats (hot path)
+        dy = r01 * px + r11 * py + r21 * pz - oy
+        dz = r02 * px + r12 * py + r22 * pz - oz
+        (fx, fy, fz), (lx, ly, lz), (ux, uy, uz) = self._axes
+        depth = dx * fx + dy * fy + dz * fz
         if depth <= 1e-6:
             return math.inf, math.inf, depth
-        u = -float(d @ self._left_body) / (depth * self._tan_h)
-        v = float(d @ self._up_body) / (depth * self._tan_v)
+        u = -(dx * lx + dy * ly + dz * lz) / (depth * self._tan_h)
+        v = (dx * ux + dy * uy + dz * uz) / (depth * self._tan_v)
         return u, v, depth
 
     def sees(self, state: RigidBodyState, point_world_m: np.ndarray) -> bool:

@@ -65,7 +65,7 @@ class MotorWeakness:
             self.rotor = int(rng.integers(4))
 
     def __call__(self, rpm: np.ndarray) -> np.ndarray:
-        """The rotor speeds the motors can deliver for the commanded ``rpm`` (4,)."""
+        """The rotor speeds the motors can deliver for the commanded ``rpm`` (4,) or (4, 1) (one drone)."""
         if self.fraction == 0 or rpm[self.rotor] <= self.cap_rpm:
             return rpm
         out = np.array(rpm, dtype=np.float64)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
+from ..sim.explicit import BatchState, rotate_back
 from ..sim.state import RigidBodyState
 from .scenario import Scenario
 
@@ -32,25 +33,44 @@ def observation_space(obs_mode: str, height: int, width: int, kin_dim: int) -> s
     return spaces.Dict({"rgb": rgb, "kin": spaces.Box(-KIN_BOUND, KIN_BOUND, (PROPRIO_DIM,), dtype=np.float32)})
 
 
-def proprioception(state: RigidBodyState, last_action: np.ndarray) -> np.ndarray:
-    """What a drone senses of itself (``PROPRIO_DIM`` = 13, float32, each entry clipped to ±10).
+def kinematic_observations(state: BatchState, idx: np.ndarray | slice, points_m: np.ndarray,
+                           last_action: np.ndarray) -> np.ndarray:
+    """The ``kin`` vectors of drones ``idx`` (L of them): K points in the body frame, then proprioception.
 
-    Body velocity ((m/s) / 2), gravity direction in the body frame (unit vector), body rates
-    ((rad/s) / 10), previous action (normalised); never the goal.
+    Args:
+        state: the drones' states.
+        idx: which drones.
+        points_m: K world points per drone (K, 3, L), m: each enters as ``Rᵀ (p − x) / 5``.
+        last_action: each drone's previous action (L, 4), normalised.
+
+    Returns:
+        (L, 3K + ``PROPRIO_DIM``) float32, every entry clipped to ±``KIN_BOUND``; with K = 0, proprioception:
+        body velocity ((m/s) / 2), gravity direction in the body frame (unit vector), body rates
+        ((rad/s) / 10), previous action (normalised); never the goal.
     """
-    R = state.R
-    vel_b = R.T @ state.vel_world_mps / KIN_SCALES["vel_mps"]
-    grav_b = -R[2, :]
-    rates_b = R.T @ state.omega_world_radps / KIN_SCALES["rates_radps"]
-    proprio = np.concatenate([vel_b, grav_b, rates_b, last_action])
-    return np.clip(proprio, -KIN_BOUND, KIN_BOUND).astype(np.float32)
+    R, pos = state.R[:, :, idx], state.pos_m[:, idx]
+    k = 3 * points_m.shape[0]
+    out = np.empty((k + PROPRIO_DIM, pos.shape[1]))
+    if k:
+        rel = (R[None] * (points_m - pos[None])[:, :, None, :]).sum(axis=1)  # (K, 3, L): Rᵀ (p − x)
+        out[:k] = rel.reshape(k, -1) / KIN_SCALES["goal_m"]
+    out[k:k + 3] = rotate_back(R, state.vel_world_mps[:, idx]) / KIN_SCALES["vel_mps"]
+    out[k + 3:k + 6] = -R[2]  # gravity's direction in the body frame: −(row 2 of R)
+    out[k + 6:k + 9] = state.omega_body_radps[:, idx] / KIN_SCALES["rates_radps"]
+    out[k + 9:] = np.asarray(last_action).T
+    return np.clip(out, -KIN_BOUND, KIN_BOUND).T.astype(np.float32)
+
+
+def proprioception(state: RigidBodyState, last_action: np.ndarray) -> np.ndarray:
+    """What a drone senses of itself (``PROPRIO_DIM`` = 13, float32): :func:`kinematic_observations` with no point."""
+    return kinematic_observations(BatchState.of([state]), slice(None), np.zeros((0, 3, 1)),
+                                  np.reshape(last_action, (1, 4)))[0]
 
 
 def kinematic_observation(state: RigidBodyState, goal_pos_m: np.ndarray, last_action: np.ndarray) -> np.ndarray:
     """The privileged ``kin`` vector (``KIN_DIM`` = 16): the goal in the body frame (m / 5), then proprioception."""
-    goal_b = state.R.T @ (np.asarray(goal_pos_m) - state.pos_m) / KIN_SCALES["goal_m"]
-    return np.concatenate([np.clip(goal_b, -KIN_BOUND, KIN_BOUND).astype(np.float32),
-                           proprioception(state, last_action)])
+    return kinematic_observations(BatchState.of([state]), slice(None), np.reshape(goal_pos_m, (1, 3, 1)),
+                                  np.reshape(last_action, (1, 4)))[0]
 
 
 def postprocess_image(rgb: np.ndarray, scenario: Scenario, rng: np.random.Generator) -> np.ndarray:

@@ -15,7 +15,6 @@ import pybullet as pb
 
 from .atmosphere import Fog, SkyBackdrop, depth_m
 from .params import QuadrotorParams
-from .rotation import quat_to_rot
 from .state import RigidBodyState
 
 Shape = Literal["sphere", "box", "cylinder"]
@@ -202,11 +201,24 @@ class PyBulletWorld:
         pb.resetBaseVelocity(body, list(state.vel_world_mps), list(state.omega_world_radps), physicsClientId=self.cid)
 
     def drone_state(self, i: int) -> RigidBodyState:
-        body = self.drone_ids[i]
+        flat = self._drone_row(self.drone_ids[i])
+        return RigidBodyState(flat[0:3], flat[3:7], flat[7:10], flat[10:13], flat[13:22].reshape(3, 3))
+
+    def _drone_row(self, body: int) -> np.ndarray:
+        """A drone's state as one row (22,): position, quaternion, velocity, angular velocity (world frame),
+        then the body-to-world rotation matrix row-major (Bullet's own, from the quaternion)."""
         pos, quat = pb.getBasePositionAndOrientation(body, physicsClientId=self.cid)
         vel, omega = pb.getBaseVelocity(body, physicsClientId=self.cid)
-        flat = np.array(pos + quat + vel + omega)  # one allocation, four views (hot path)
-        return RigidBodyState(flat[0:3], flat[3:7], flat[7:10], flat[10:13], quat_to_rot(quat))
+        return np.array(pos + quat + vel + omega + pb.getMatrixFromQuaternion(quat, physicsClientId=self.cid))
+
+    def drone_rows(self) -> list[tuple[float, ...]]:
+        """Every drone's :meth:`_drone_row` (N rows of 22 floats): two state queries and one matrix per drone."""
+        c, rows = self.cid, []
+        for body in self.drone_ids:
+            pos, quat = pb.getBasePositionAndOrientation(body, physicsClientId=c)
+            vel, omega = pb.getBaseVelocity(body, physicsClientId=c)
+            rows.append(pos + quat + vel + omega + pb.getMatrixFromQuaternion(quat, physicsClientId=c))
+        return rows
 
     def apply_wrench(self, i: int, force_body_n, torque_body_nm) -> None:
         """Apply a body-frame force at the centre of mass and a body-frame torque for one step."""

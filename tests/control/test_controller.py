@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ltc_drones.control import CascadedController, Mixer, VelocityLimits
-from ltc_drones.sim import ForceConfig, QuadrotorParams, RigidBodyState, SimClock, Simulation, tilt_of
+from ltc_drones.sim import BatchState, ForceConfig, QuadrotorParams, RigidBodyState, SimClock, Simulation, tilt_of
 
 CLOCK = SimClock(240, 30)
 
@@ -19,9 +19,9 @@ def fly(commands, start_z=50.0):
     ctl = CascadedController(p, CLOCK.ctrl_dt_s)
     max_tilt = 0.0
     for cmd in commands:
-        ctl.set_velocity_command(sim.states[0], cmd)
+        ctl.set_velocity_command(sim.batch, np.asarray(cmd, dtype=float)[:, None])
         for _ in range(CLOCK.substeps):
-            sim.physics_step(ctl.rpm(sim.states[0])[None])
+            sim.physics_step_batch(ctl.rpm(sim.batch))
             max_tilt = max(max_tilt, tilt_of(sim.states[0].R))
         yield sim.states[0], max_tilt
 
@@ -58,26 +58,26 @@ def test_random_commands_for_60_s_never_tilt_past_60_deg_nor_diverge():
 def test_controller_reset_clears_integrator():
     p = QuadrotorParams()
     ctl = CascadedController(p, CLOCK.ctrl_dt_s)
-    s = RigidBodyState.at_rest([0, 0, 1.0])
+    s = BatchState.of([RigidBodyState.at_rest([0, 0, 1.0])])
     for _ in range(30):
-        ctl.set_velocity_command(s, np.array([1.0, 0, 0, 0]))
-    assert np.any(ctl._vel_int != 0)
+        ctl.set_velocity_command(s, np.array([[1.0], [0], [0], [0]]))
+    assert np.any(ctl.vel_int != 0)
     ctl.reset()
-    assert np.all(ctl._vel_int == 0)
+    assert np.all(ctl.vel_int == 0)
 
 
 def test_mixer_keeps_attitude_torque_when_saturated():
     p = QuadrotorParams()
     mixer = Mixer(p)
     A = p.allocation_matrix
-    torque = np.array([2e-3, -1e-3, 1e-4])
+    torque = np.array([2e-3, -1e-3, 1e-4])[:, None]
     # Full collective thrust requested: the roll/pitch torque must still be produced exactly.
-    f = np.array(mixer.rotor_thrusts(4 * p.max_thrust_per_rotor_n, torque))
+    f = mixer.rotor_thrusts(np.array([4 * p.max_thrust_per_rotor_n]), torque)[:, 0]
     assert np.all(f >= -1e-12) and np.all(f <= p.max_thrust_per_rotor_n + 1e-12)
-    assert (A @ f)[1:3] == pytest.approx(torque[:2], rel=1e-9)
+    assert (A @ f)[1:3] == pytest.approx(torque[:2, 0], rel=1e-9)
     # Zero thrust requested: still the same roll/pitch torque.
-    f = np.array(mixer.rotor_thrusts(0.0, torque))
-    assert (A @ f)[1:3] == pytest.approx(torque[:2], rel=1e-9)
+    f = mixer.rotor_thrusts(np.array([0.0]), torque)[:, 0]
+    assert (A @ f)[1:3] == pytest.approx(torque[:2, 0], rel=1e-9)
     # Within limits the request is met exactly.
-    f = np.array(mixer.rotor_thrusts(p.weight_n, torque * 0.01))
-    assert A @ f == pytest.approx(np.array([p.weight_n, *(torque * 0.01)]), rel=1e-9)
+    f = mixer.rotor_thrusts(np.array([p.weight_n]), torque * 0.01)[:, 0]
+    assert A @ f == pytest.approx(np.array([p.weight_n, *(torque[:, 0] * 0.01)]), rel=1e-9)

@@ -7,8 +7,8 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from ltc_drones.envs.vector.dynamics import BatchQuadrotor
 from ltc_drones.sim import QuadrotorParams, RigidBodyState, SimClock, Simulation, euler_to_quat
+from ltc_drones.sim.explicit import BatchQuadrotor
 from ltc_drones.tasks import make_env, make_expert
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ltc_drones.sim import (
-    ExplicitQuadrotor,
+    BatchQuadrotor,
     ForceConfig,
     ForceModel,
     QuadrotorParams,
@@ -20,6 +20,15 @@ from ltc_drones.sim.forces import drag_force_body_n, ground_effect_gain, rotor_t
 from ltc_drones.sim.rotation import quat_to_rot
 
 DT = 1.0 / 240.0
+
+
+def explicit_quadrotor(params, dt_s, forces, start: RigidBodyState) -> BatchQuadrotor:
+    """The explicit backend with one drone at ``start``."""
+    quad = BatchQuadrotor(params, dt_s, forces, 1)
+    column = [np.asarray(v, dtype=float)[:, None] for v in
+              (start.pos_m, start.quat_xyzw, start.vel_world_mps, start.omega_world_radps)]
+    quad.reset(np.array([0]), *column)
+    return quad
 
 
 def make_sim(forces=None, params=None) -> Simulation:
@@ -72,12 +81,12 @@ def test_torque_free_spin_keeps_its_rate_and_default_damping_is_off():
 def test_gyroscopic_precession_matches_euler_equations():
     """Spin about z plus a small x rate: body x/y rates rotate at (Iz - Ix) / Ix * wz."""
     p = QuadrotorParams()
-    ex = ExplicitQuadrotor(p, DT / 10, ForceConfig(False, False, False))
-    ex.reset(RigidBodyState([0, 0, 20.0], np.array([0, 0, 0, 1.0]), np.zeros(3), np.array([0.5, 0, 10.0])))
+    start = RigidBodyState([0, 0, 20.0], np.array([0, 0, 0, 1.0]), np.zeros(3), np.array([0.5, 0, 10.0]))
+    ex = explicit_quadrotor(p, DT / 10, ForceConfig(False, False, False), start)
     t = 0.2
     for _ in range(int(t / (DT / 10))):
-        ex.step(np.zeros(4))
-    w_b = ex.state.omega_body_radps
+        ex.step(np.zeros((4, 1)))
+    w_b = ex.state.omega_body_radps[:, 0]
     ix, _, iz = p.inertia_kgm2
     rate = (iz - ix) / ix * 10.0
     expected = 0.5 * np.array([math.cos(rate * t), math.sin(rate * t)])
@@ -91,16 +100,15 @@ def test_pybullet_and_explicit_backends_agree_over_1_s(forces):
                            np.array([0.1, 0.2, -0.3]))
     sim = make_sim(forces)
     sim.reset([start], np.random.default_rng(0))
-    ex = ExplicitQuadrotor(p, DT, forces)
-    ex.reset(start)
+    ex = explicit_quadrotor(p, DT, forces, start)
     rng = np.random.default_rng(3)
     for k in range(240):
         if k % 8 == 0:
             rpm = p.hover_rpm * (1.0 + rng.uniform(-0.01, 0.01, size=4))
         sim.physics_step(rpm[None])
-        ex.step(rpm)
-    assert np.linalg.norm(sim.states[0].pos_m - ex.state.pos_m) < 0.01
-    assert np.linalg.norm(sim.states[0].vel_world_mps - ex.state.vel_world_mps) < 0.02
+        ex.step(rpm[:, None])
+    assert np.linalg.norm(sim.states[0].pos_m - ex.state.pos_m[:, 0]) < 0.01
+    assert np.linalg.norm(sim.states[0].vel_world_mps - ex.state.vel_world_mps[:, 0]) < 0.02
 
 
 def test_ground_effect_raises_thrust_by_the_model_amount():

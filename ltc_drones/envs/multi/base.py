@@ -40,19 +40,14 @@ from pettingzoo import ParallelEnv
 
 from ...control.cascade import ControllerGains, VelocityLimits
 from ...sim.forces import ForceConfig
-from ...sim.params import QuadrotorParams, SimClock
-from ...sim.rotation import euler_to_quat, tilt_of, yaw_of
-from ...sim.simulation import Simulation
+from ...sim.params import QuadrotorParams
+from ...sim.rotation import euler_to_quat, yaw_of
 from ...sim.state import RigidBodyState
-from ...sim.wind import WindConfig
-from ...tasks import check_num_drones, check_obs
-from ..actions import ACT_MODES, make_action_mode
-from ..base import CRASH_TILT_RAD
-from ..camera import CHASE_PROJECTION, CameraConfig, OnboardCamera, SegmentationClasses, chase_view
-from ..effects import PhysicalShifts
-from ..observations import KIN_BOUND, KIN_SCALES, PROPRIO_DIM, observation_space, postprocess_image, proprioception
-from ..scenario import Scenario, load_scenario
-from ..scene import Scene
+from ...tasks import check_num_drones
+from ..camera import CHASE_PROJECTION, CameraConfig, SegmentationClasses, chase_view
+from ..flight import FlightCore
+from ..observations import PROPRIO_DIM, kinematic_observations, observation_space, postprocess_image
+from ..scenario import Scenario
 from ..streams import EpisodeRngs
 from .views import DroneAgent
 
@@ -67,14 +62,12 @@ def mean_heading_rad(states: list[RigidBodyState]) -> float:
     return float(np.angle(np.mean([np.exp(1j * yaw_of(st.R)) for st in states])))
 
 
-class MultiDroneEnv(ParallelEnv):
+class MultiDroneEnv(FlightCore, ParallelEnv):
     """Base class; see :class:`.follow.MultiFollowEnv` and :class:`.reach.MultiFlyToTargetEnv`."""
 
     metadata: ClassVar[dict[str, Any]] = {"name": "", "render_modes": ["rgb_array"], "render_fps": 30,
                                           "is_parallelizable": True}
-    TASK: ClassVar[str] = ""
     SUCCESS_TERMINATES: ClassVar[bool] = True
-    REWARD_WEIGHTS: ClassVar[dict[str, float]] = {"progress": 1.0, "heading": 0.5, "success": 10.0, "crash": 10.0}
 
     def __init__(self, num_drones: int = 4, obs: str = "kin", act: str = "vel", scenario: str | Scenario = "nominal",
                  render_mode: str | None = None, physics_hz: int = 240, ctrl_hz: int = 30,
@@ -82,37 +75,16 @@ class MultiDroneEnv(ParallelEnv):
                  forces: ForceConfig | None = None, velocity_limits: VelocityLimits | None = None,
                  gains: ControllerGains | None = None, reward_weights: dict[str, float] | None = None) -> None:
         check_num_drones(self.TASK, num_drones)
-        check_obs(self.TASK, obs)
-        if act not in ACT_MODES:
-            raise ValueError(f"unknown action mode {act!r}; choose one of {', '.join(ACT_MODES)}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"unsupported render_mode {render_mode!r}; use None or 'rgb_array'")
         self.num_drones = n = int(num_drones)
-        self.obs_mode, self.act_mode, self.render_mode = obs, act, render_mode
-        self.scenario = s = load_scenario(self.TASK, scenario)
-        self.clock = SimClock(physics_hz, ctrl_hz)
+        self._build_flight(n, obs, act, scenario, render_mode, physics_hz, ctrl_hz, camera, params, forces,
+                           velocity_limits, gains, reward_weights)
         self.metadata = {**self.metadata, "name": self.TASK, "render_fps": ctrl_hz}
-        self.params = params or QuadrotorParams()
-        wind = WindConfig(s.wind_mean_mps, s.wind_gust_std_mps, s.wind_gust_tau_s)
-        self.sim = Simulation(self.params, n, self.clock, forces, wind)
-        self.camera = OnboardCamera(camera or CameraConfig())
-        self.velocity_limits = velocity_limits or VelocityLimits()
-        gains = gains or ControllerGains()
-        self._modes = [make_action_mode(act, self.params, self.clock, self.velocity_limits, gains) for _ in range(n)]
-        self._shifts = [PhysicalShifts(s, self.params, act) for _ in range(n)]
-        weights = dict(self.REWARD_WEIGHTS)
-        unknown = set(reward_weights or {}) - set(weights)
-        if unknown:
-            raise ValueError(f"unknown reward weight(s) {sorted(unknown)} for {type(self).__name__}; "
-                             f"valid: {sorted(weights)}")
-        self.reward_weights = {**weights, **(reward_weights or {})}
         self.possible_agents = [f"drone_{i}" for i in range(n)]
         self._agent_index = {name: i for i, name in enumerate(self.possible_agents)}
         self.agents: list[str] = []
         self.agent_views = {name: DroneAgent(self, i) for i, name in enumerate(self.possible_agents)}
         self._action_space = spaces.Box(-1.0, 1.0, (4,), dtype=np.float32)
         self._observation_space = self._make_observation_space()
-        self.scene = Scene(self.sim.world, s)
         self.target_ids: list[int] = []
         self._build_task()
         self._segment = SegmentationClasses(self.sim.world.ground_id, self.target_ids, self.scene.segmentation_classes,
@@ -180,10 +152,6 @@ class MultiDroneEnv(ParallelEnv):
         except (KeyError, TypeError):
             raise KeyError(f"unknown agent {agent!r}; agents: {', '.join(self.possible_agents)}") from None
 
-    @property
-    def time_s(self) -> float:
-        return self._step_count * self.clock.ctrl_dt_s
-
     def reset(self, seed: int | None = None, options: dict | None = None):
         if seed is not None or not hasattr(self, "_seed_seq"):
             self._seed_seq = np.random.SeedSequence(seed)
@@ -195,11 +163,8 @@ class MultiDroneEnv(ParallelEnv):
         heading = mean_heading_rad(starts)
         self.scene.place_distractors(self.rngs.layout, centre, heading, self._layout_points_m(),
                                      scenery_rng=self.rngs.scenery, occluded_goal_m=self.look_at_of(0))
-        for sh in self._shifts:
-            sh.reset(self.rngs.layout)
         self.sim.reset(starts, self.rngs.wind)
-        for mode, st in zip(self._modes, starts, strict=True):
-            mode.reset(st)
+        self._reset_flight(self.rngs.layout)
         n = self.num_drones
         self._last_action = np.zeros((n, 4), dtype=np.float32)
         self._step_count = 0
@@ -231,8 +196,10 @@ class MultiDroneEnv(ParallelEnv):
                 raise ValueError(f"action of {name} must be 4 finite numbers, got {actions[name]}")
             acts[i] = a.clip(-1.0, 1.0)
         sim = self.sim
+        commands = np.zeros((4, self.num_drones))  # parked drones: a command nobody flies
         for i in live:
-            self._modes[i].set(self._shifts[i].action(acts[i]), sim.states[i])
+            commands[:, i] = self.drone_shifts[i].action(acts[i])
+        self.action_mode.set(commands, sim.batch)
         contacts = self._fly(live)
         sim.advance_wind()
         self._task_advance(self.clock.ctrl_dt_s)
@@ -240,30 +207,26 @@ class MultiDroneEnv(ParallelEnv):
         self._step_count += 1
         observations, rewards, terminations, truncations, infos = {}, {}, {}, {}, {}
         at_limit = self.time_s >= self.scenario.episode_len_s - 1e-9
-        w = self.reward_weights
         done_now = []
         pairs: set[tuple[int, int]] = set()
         goals = {i: self.goal_of(i) for i in live}  # fixed for the rest of the step: computed once
-        states = sim.states
+        positions = sim.batch.pos_m.T.tolist()
         for i in live:
             name = self.possible_agents[i]
             self._last_action[i] = acts[i].astype(np.float32)
-            self._distance[i] = float(np.linalg.norm(goals[i] - states[i].pos_m))  # _goal_distance
+            self._distance[i] = math.dist(goals[i].tolist(), positions[i])  # _goal_distance
             others = {self._drone_index[b] for b in contacts[i] if b in self._drone_index} - {i}
             self._collided[i] = bool(others)
             pairs.update((min(i, j), max(i, j)) for j in others)
-            crash = bool(contacts[i]) or tilt_of(states[i].R) > CRASH_TILT_RAD or self._out_of_bounds(i)
+            crash = bool(contacts[i]) or self._tipped_over(i) or self._left_bounds(i)
             self._crashed[i] = crash
             succeeded, failed = self._agent_outcome(i)
             succeeded = succeeded and not crash
             self._success[i] = succeeded
             terminated = crash or failed or (succeeded and self.SUCCESS_TERMINATES)
             phi = self._potentials(i)
-            terms = {k: w[k] * (phi[k] - self._phi[i][k]) for k in phi}
+            terms = self._step_terms(phi, self._phi[i], self._task_reward_terms(i), succeeded, crash)
             self._phi[i] = phi
-            terms.update(self._task_reward_terms(i))
-            terms["success"] = w["success"] if succeeded else 0.0
-            terms["crash"] = -w["crash"] if crash else 0.0
             rewards[name] = float(sum(terms.values()))
             terminations[name] = terminated
             truncations[name] = not terminated and at_limit
@@ -272,9 +235,8 @@ class MultiDroneEnv(ParallelEnv):
                 done_now.append(i)
         self.collisions += len(pairs)
         if self.obs_mode == "kin":
-            nearest = self._nearest_others_m(live)
-            for i in live:
-                observations[self.possible_agents[i]] = self._kin(i, goals[i], self.look_at_of(i), nearest[i])
+            kin = self._kin_observations(live, np.array([goals[i] for i in live]).T)
+            observations = {self.possible_agents[i]: kin[k] for k, i in enumerate(live)}
         else:
             for i in live:
                 observations[self.possible_agents[i]] = self._observe(i)
@@ -295,14 +257,10 @@ class MultiDroneEnv(ParallelEnv):
             ``{i: ids of the bodies drone i touched during the period}`` for every live drone.
         """
         sim = self.sim
-        rpm: list[np.ndarray | None] = [None] * self.num_drones  # parked drones: no command
-        loops = [(i, self._modes[i].rpm, self._shifts[i].rpm) for i in live]
+        active = None if all(self._active) else self._active  # parked drones: no command, held still
         contacts: dict[int, set[int]] = {i: set() for i in live}
         for _ in range(self.clock.substeps):
-            states = sim.states
-            for i, controller_rpm, delivered_rpm in loops:
-                rpm[i] = delivered_rpm(controller_rpm(states[i]))  # the motor-weakness shift caps a rotor
-            sim.physics_step(rpm, self._active)
+            sim.physics_step_batch(self._rotor_commands(), active)  # every drone's controller in one call
             for i, bodies in sim.world.drone_contacts().items():
                 if i in contacts:
                     contacts[i] |= bodies
@@ -330,44 +288,39 @@ class MultiDroneEnv(ParallelEnv):
         rgb, _ = self.sim.world.render(view, CHASE_PROJECTION, 320, 240, self.scene.lighting)
         return rgb
 
-    def close(self) -> None:
-        self.sim.close()
-
     # ---- observations -----------------------------------------------------------------------
     def other_positions_m(self, i: int) -> np.ndarray:
-        pos = [self.sim.states[j].pos_m for j in range(self.num_drones) if j != i and self._active[j]]
-        return np.array(pos).reshape(-1, 3)
+        """Positions (K, 3) of the other drones still flying."""
+        others = [j for j in range(self.num_drones) if j != i and self._active[j]]
+        return self.sim.batch.pos_m[:, others].T.copy()
 
-    def _nearest_other_m(self, i: int) -> np.ndarray:
-        """The nearest other flying drone's position; a point 50 m above this drone when none is left."""
-        others = self.other_positions_m(i)
-        here = self.sim.states[i].pos_m
-        if not len(others):
-            return here + np.array([0.0, 0.0, 50.0])
-        return others[int(np.argmin(np.linalg.norm(others - here, axis=1)))]
-
-    def _nearest_others_m(self, indices: list[int]) -> dict[int, np.ndarray]:
-        """:meth:`_nearest_other_m` of each drone in ``indices``, from one table of pairwise distances."""
-        states = self.sim.states
+    def _nearest_others_m(self, indices: list[int]) -> np.ndarray:
+        """The nearest other flying drone's position (3, len(indices)) for each drone in ``indices``, from one
+        table of pairwise distances; a point 50 m above the drone when no other is left."""
+        pos = self.sim.batch.pos_m
+        out = pos[:, indices] + np.array([[0.0], [0.0], [50.0]])
         flying = [j for j in range(self.num_drones) if self._active[j]]
-        if len(flying) < 2:
-            return {i: self._nearest_other_m(i) for i in indices}
-        pos = np.array([states[j].pos_m for j in flying])
-        dist = np.linalg.norm(pos[:, None, :] - pos[None, :, :], axis=2)  # dist[a, b] = |pos_a - pos_b|
-        np.fill_diagonal(dist, np.inf)
-        row = {j: k for k, j in enumerate(flying)}
-        return {i: pos[int(np.argmin(dist[row[i]]))] if i in row else self._nearest_other_m(i) for i in indices}
+        others = pos[:, flying]
+        d = pos[:, indices, None] - others[:, None, :]
+        dist = np.sqrt((d * d).sum(axis=0))  # dist[a, b] = |pos of indices[a] − pos of flying[b]|
+        itself = [(k, flying.index(i)) for k, i in enumerate(indices) if i in flying]  # a drone is not its own other
+        dist[[k for k, _ in itself], [j for _, j in itself]] = np.inf
+        has_other = np.isfinite(dist).any(axis=1)
+        if np.count_nonzero(has_other):
+            out[:, has_other] = others[:, dist[has_other].argmin(axis=1)]
+        return out
 
     def kinematic_observation(self, i: int) -> np.ndarray:
         """Agent ``i``'s ``kin`` vector (:data:`MULTI_KIN_DIM` = 22)."""
-        return self._kin(i, self.goal_of(i), self.look_at_of(i), self._nearest_other_m(i))
+        return self._kin_observations([i], self.goal_of(i)[:, None])[0]
 
-    def _kin(self, i: int, goal_m: np.ndarray, look_at_m: np.ndarray, nearest_m: np.ndarray) -> np.ndarray:
-        s = self.sim.states[i]
-        points = np.array([goal_m, look_at_m, nearest_m], dtype=float)
-        rel = (points - s.pos_m) @ s.R / KIN_SCALES["goal_m"]  # rows: R^T (p - x)
-        rel = np.clip(rel.reshape(-1), -KIN_BOUND, KIN_BOUND).astype(np.float32)
-        return np.concatenate([rel, proprioception(s, self._last_action[i])])
+    def _kin_observations(self, indices: list[int], goals_m: np.ndarray) -> np.ndarray:
+        """The ``kin`` vectors (len(indices), 22) of drones ``indices`` whose goals are ``goals_m`` (3, L)."""
+        points = np.empty((3, 3, len(indices)))  # goal, look-at point, nearest other drone
+        points[0] = goals_m
+        points[1] = np.array([self.look_at_of(i) for i in indices]).T
+        points[2] = self._nearest_others_m(indices)
+        return kinematic_observations(self.sim.batch, indices, points, self._last_action[indices])
 
     def onboard_camera(self, i: int, postprocess: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Agent ``i``'s onboard view: ``(rgb uint8 (H, W, 3), segmentation classes uint8 (H, W))``.
@@ -392,38 +345,24 @@ class MultiDroneEnv(ParallelEnv):
         rgb = postprocess_image(self._render_onboard(i)[0], self.scenario, self.rngs.camera)
         if self.obs_mode == "rgb":
             return rgb
-        return {"rgb": rgb, "kin": proprioception(self.sim.states[i], self._last_action[i])}
+        proprio = kinematic_observations(self.sim.batch, [i], np.zeros((0, 3, 1)), self._last_action[i:i + 1])[0]
+        return {"rgb": rgb, "kin": proprio}
 
     # ---- status -----------------------------------------------------------------------------
     def sees(self, i: int, point_m: np.ndarray) -> bool:
         return self.camera.sees(self.sim.states[i], point_m)
 
     def _goal_distance(self, i: int) -> float:
-        return float(np.linalg.norm(self.goal_of(i) - self.sim.states[i].pos_m))
-
-    def _heading_cos(self, i: int) -> float:
-        s = self.sim.states[i]
-        d = self.look_at_of(i) - s.pos_m
-        horiz = math.hypot(d[0], d[1])
-        if horiz < 1e-6:
-            return 1.0
-        yaw = yaw_of(s.R)
-        return (d[0] * math.cos(yaw) + d[1] * math.sin(yaw)) / horiz
+        return math.dist(self.goal_of(i).tolist(), self.sim.batch.pos_m[:, i].tolist())
 
     def _potentials(self, i: int) -> dict[str, float]:
-        return {"progress": -self._distance[i], "heading": self._heading_cos(i)}
-
-    def _out_of_bounds(self, i: int) -> bool:
-        p = self.sim.states[i].pos_m
-        s = self.scenario
-        return bool(abs(p[0]) > s.bounds_xy_m or abs(p[1]) > s.bounds_xy_m or p[2] > s.bounds_z_m)
+        return {"progress": -self._distance[i], "heading": self._bearing_cos(i, self.look_at_of(i))}
 
     def _park(self, i: int) -> None:
         """Take a done drone out of the airspace (see the module docstring)."""
         self._active[i] = False
         park = RigidBodyState.at_rest(np.array([60.0 * (i + 1), 60.0, PARK_HEIGHT_M]), np.array([0.0, 0.0, 0.0, 1.0]))
-        self.sim.world.reset_drone(i, park)
-        self.sim.states[i] = self.sim.world.drone_state(i)
+        self.sim.move_drone(i, park)
 
     def _info(self, i: int, terms: dict[str, float] | None = None) -> dict[str, Any]:
         info = {

@@ -107,7 +107,7 @@ class MultiFollowEnv(MultiDroneEnv):
         return self.path.vel_mps
 
     def leader_distance_m(self, i: int) -> float:
-        return float(np.linalg.norm(self.path.pos_m - self.sim.states[i].pos_m))
+        return math.dist(self.path.pos_m.tolist(), self.sim.batch.pos_m[:, i].tolist())
 
     def lost_s(self, i: int) -> float:
         return self._lost[i] * self.clock.ctrl_dt_s

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from ...sim.state import RigidBodyState
 from ...tasks import task_spec
-
-if TYPE_CHECKING:
-    from .base import MultiDroneEnv
 
 
 class DroneAgent:
@@ -18,9 +15,14 @@ class DroneAgent:
 
     ``unwrapped`` is the view itself, so ``make_expert``-style code that reads ``env.unwrapped.state``
     works on it. Reads are live: they follow the env.
+
+    Args:
+        env: the team env (a :class:`~ltc_drones.envs.multi.base.MultiDroneEnv`; not imported here, as
+            that module builds the views).
+        index: the agent's drone.
     """
 
-    def __init__(self, env: MultiDroneEnv, index: int) -> None:
+    def __init__(self, env: Any, index: int) -> None:
         self.env, self.index, self.name = env, index, env.possible_agents[index]
         self.act_mode, self.params, self.clock = env.act_mode, env.params, env.clock
         self.velocity_limits, self.camera, self.scenario = env.velocity_limits, env.camera, env.scenario

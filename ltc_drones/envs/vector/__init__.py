@@ -5,10 +5,10 @@ Gymnasium ``VectorEnv`` (next-step autoreset) with the PyBullet env's ``kin`` ob
 rewards, success, crash and time-limit rules, for state-based training (no camera): at 1,024 drones
 about a hundred times the PyBullet env's steps per second (``scripts/bench_env.py``).
 
-Modules: :mod:`.dynamics` (batched rigid-body physics and ground contact), :mod:`.control` (batched
-cascaded controller and action modes), :mod:`.world` (one control period of physics with wind,
-latency and a weak motor), :mod:`.layout` (episode layouts), :mod:`.tasks` (task rules),
-:mod:`.env` (the ``VectorEnv``).
+Modules: :mod:`.world` (one control period of physics with wind, latency and a weak motor, on the
+batched dynamics of :mod:`ltc_drones.sim.explicit` and the action modes of :mod:`ltc_drones.envs.actions`,
+which every env shares), :mod:`.layout` (episode layouts), :mod:`.tasks` (task rules), :mod:`.env`
+(the ``VectorEnv``).
 """
 
 from .env import VectorDroneEnv

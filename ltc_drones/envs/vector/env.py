@@ -15,6 +15,7 @@ from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space
 
 from ...control.cascade import ControllerGains, VelocityLimits
+from ...sim.explicit import heading_cos_sin, rotate_back
 from ...sim.forces import ForceConfig
 from ...sim.params import QuadrotorParams, SimClock
 from ...sim.state import RigidBodyState
@@ -24,7 +25,6 @@ from ..base import CRASH_TILT_RAD
 from ..camera import CameraConfig
 from ..observations import KIN_BOUND, KIN_DIM, KIN_SCALES
 from ..scenario import Scenario, load_scenario
-from .dynamics import heading_cos_sin, rotate_back
 from .layout import LayoutSampler
 from .tasks import TIME_EPS_S
 from .world import BatchWorld
@@ -40,7 +40,7 @@ class VectorDroneEnv(gym.vector.VectorEnv):
     the same ``kin`` observations, action modes, reward terms and weights, success, crash (ground
     contact, tilt > 80°, out of bounds) and time-limit rules, with the dynamics, the cascaded
     controller and the task rules written as numpy operations over all N drones
-    (:mod:`.dynamics`, :mod:`.control`, :mod:`.world`, :mod:`.tasks`). There is no camera:
+    (:mod:`ltc_drones.sim.explicit`, :mod:`ltc_drones.envs.actions`, :mod:`.world`, :mod:`.tasks`). There is no camera:
     ``obs="kin"`` only, and "target in view" is the camera's geometric visibility test, as in the
     PyBullet env's ``info`` and FollowTarget's tracking rule.
 
@@ -49,7 +49,7 @@ class VectorDroneEnv(gym.vector.VectorEnv):
     a drone follows the PyBullet env's trajectory to ~1e-14 m over whole expert episodes of every
     task (tests assert 1e-6 m), with the same observations, rewards, success, crash and time-limit
     steps; this includes PyBullet's ±100 per-component velocity clamp and its ground-contact test
-    (:mod:`.dynamics`), wind gusts, latency and motor weakness. Only the crash step itself differs, by
+    (:mod:`ltc_drones.sim.explicit`), wind gusts, latency and motor weakness. Only the crash step itself differs, by
     the contact impulse PyBullet applies in it.
 
     ## Spaces

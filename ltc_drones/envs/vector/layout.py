@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...sim.explicit import quat_to_rot, rotate, rotate_back, yaw_of, yaw_quat
 from ..camera import CameraConfig
 from ..scenario import Scenario
-from .dynamics import quat_to_rot, rotate, rotate_back, yaw_of, yaw_quat
 
 VIEW_CANDIDATES = 16
 """Candidate points drawn per target; the first the camera sees is kept (the last one if none is seen)."""

@@ -14,9 +14,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from ...control.cascade import remainder_2pi
 from ..follow_target import FollowTargetEnv
 from ..scenario import Scenario
-from .control import remainder_2pi
 from .layout import Layout
 
 TIME_EPS_S = 1e-9

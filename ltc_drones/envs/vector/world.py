@@ -16,12 +16,11 @@ import math
 import numpy as np
 
 from ...control.cascade import ControllerGains, VelocityLimits
+from ...sim.explicit import BatchQuadrotor
 from ...sim.forces import ForceConfig
 from ...sim.params import QuadrotorParams, SimClock
-from ..actions import hover_action
+from ..actions import hover_action, make_action_mode
 from ..scenario import Scenario
-from .control import make_batch_action
-from .dynamics import BatchQuadrotor
 
 
 class BatchWorld:
@@ -45,7 +44,7 @@ class BatchWorld:
         n, dt, s = num_drones, clock.ctrl_dt_s, scenario
         self.clock, self.n, self.episode_steps = clock, n, episode_steps
         self.quad = BatchQuadrotor(params, clock.physics_dt_s, forces, n)
-        self.action_mode = make_batch_action(act, params, dt, limits, gains, n)
+        self.action_mode = make_action_mode(act, params, clock, limits, gains, n)
         self._wind_mean = np.asarray(s.wind_mean_mps, dtype=float)[:, None]
         self._still_air = s.wind_gust_std_mps == 0 and not any(s.wind_mean_mps)
         self.gust_mps = np.zeros((3, n))
