@@ -63,14 +63,23 @@ else:  # time the package next to this script, not whichever one is installed
     sys.path.insert(0, str(REPO))
 
 from ltc_drones.atomic import write_atomic  # noqa: E402
-from ltc_drones.control.team_expert import TeamExpert  # noqa: E402
-from ltc_drones.envs import make_env  # noqa: E402
 from ltc_drones.sim import QuadrotorParams  # noqa: E402
-from ltc_drones.tasks import (  # noqa: E402
-    TEAM_TASKS,
-    make_expert,  # noqa: E402
-    task_spec,
-)
+
+try:  # the task registry
+    from ltc_drones.control.team_expert import TeamExpert
+    from ltc_drones.tasks import TEAM_TASKS, make_env, make_expert, task_spec
+except ImportError:  # a worker timing an older tree (--baseline-rev) from before the task registry: its own names
+    from ltc_drones.control.team import TeamExpert
+
+    from ltc_drones.control import make_expert
+    from ltc_drones.envs import make_env as _make_single_env
+    from ltc_drones.envs.multi import make_multi_env
+
+    TEAM_TASKS, task_spec = ("multi-follow", "multi-fly-to-target"), None
+
+    def make_env(task, num_drones=None, **kwargs):
+        return _make_single_env(task, **kwargs) if num_drones is None else make_multi_env(task, num_drones=num_drones,
+                                                                                          **kwargs)
 
 VECTOR_GOAL_DRONE_STEPS = 100_000
 VECTOR_AIM_DRONE_STEPS = 300_000
