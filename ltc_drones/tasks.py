@@ -84,7 +84,8 @@ class TaskSpec:
     def vector_class(self) -> type:
         """The vector backend's task class (imports its module); ``ValueError`` if the backend lacks the task."""
         if self.vector is None:
-            raise ValueError(f"the vector backend has no task {self.name!r}; use the PyBullet env")
+            raise ValueError(f"the vector backend has no task {self.name!r} (it has {', '.join(VECTOR_TASKS)}); use "
+                             "the PyBullet env")
         return _resolve(self.vector)
 
     @property
@@ -115,6 +116,8 @@ TASKS: dict[str, TaskSpec] = {spec.name: spec for spec in (
 
 SINGLE_TASKS = tuple(name for name, spec in TASKS.items() if not spec.team)
 TEAM_TASKS = tuple(name for name, spec in TASKS.items() if spec.team)
+VECTOR_TASKS = tuple(name for name, spec in TASKS.items() if spec.vector)
+"""The tasks the vector backend has."""
 
 
 def _resolve(entry_point: str) -> Any:

@@ -54,13 +54,13 @@ class ScenarioError(ValueError):
 
 
 def _check_task(task: str) -> None:
-    if task not in TASKS:  # the task key itself (a Gymnasium id is not a scenario's task)
-        try:
-            task_spec(task)
-        except UnknownTaskError as exc:
-            raise ScenarioError(str(exc)) from None
-        raise ScenarioError(f"scenario files name tasks by key, not Gymnasium id: use {task_spec(task).name!r}, "
-                            f"not {task!r}")
+    if task in TASKS:  # the task key itself (a Gymnasium id is not a scenario's task)
+        return
+    try:
+        spec = task_spec(task)
+    except UnknownTaskError as exc:
+        raise ScenarioError(str(exc)) from None
+    raise ScenarioError(f"scenario files name tasks by key, not Gymnasium id: use {spec.name!r}, not {task!r}")
 
 
 def scenario_root() -> Path:

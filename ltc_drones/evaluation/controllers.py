@@ -71,4 +71,4 @@ class ControllerSpec:
         ``act(obs, episode_start=None)``; for a team env, one that acts for all its drones at once."""
         from ..agents import load_agent
 
-        return load_agent(self.label.removeprefix("agent:"), env)
+        return load_agent(self.path if self.kind == "agent" else self.label, env)

@@ -36,6 +36,7 @@ from typing import Any
 from ..agents.checkpoint import policy_from_checkpoint, read_checkpoint, save_checkpoint
 from ..seeding import TEST_SEED_START
 from ..tasks import task_spec
+from ..version import __version__
 from .cards import benchmark_card, run_card
 
 KEPT_METRICS = ("episodes", "successes", "success_ci95", "agent_success_rate", "agent_success_ci95",
@@ -175,9 +176,8 @@ def _evaluate(checkpoint: Path, task: str, scenarios: Sequence[str], episodes: i
               num_drones: int | None, progress: bool) -> dict[str, dict[str, Any]]:
     from ..evaluation import evaluate
 
-    team = {"num_drones": num_drones} if num_drones is not None else {}
     result = evaluate(str(checkpoint), task, list(scenarios), episodes, seed=TEST_SEED_START, workers=workers,
-                      out=out, progress=progress, **team)
+                      out=out, progress=progress, num_drones=num_drones)
     return {s: _kept(summary) for s, summary in result.summaries.items()}
 
 
@@ -251,18 +251,12 @@ def ship_run(run: str | os.PathLike, name: str, *, scenarios: Sequence[str] = ()
         "agent": name, "run": source.name, "task": task, "num_drones": num_drones, "obs": config["obs"],
         "arch": config["arch"], "parameters": _parameters(source.checkpoint), "config": config,
         "test": {"seed_start": TEST_SEED_START, **test["nominal"]}, "scenarios": shifted,
-        "date": dt.date.today().isoformat(), "package_version": _version(), "machine": _machine(),
+        "date": dt.date.today().isoformat(), "package_version": __version__, "machine": _machine(),
         "command": command, "train_command": train_command or _default_train_command(config), "note": note,
         "facts": dict(facts or {}), **(extra or {}),
     }
     write_agent_folder(folder, shipped, record, run_card(record, folder), force)
     return {**record, "folder": str(folder)}
-
-
-def _version() -> str:
-    from ..version import __version__
-
-    return __version__
 
 
 def benchmark_train_cell(run: str | os.PathLike) -> tuple[str, int]:
@@ -326,7 +320,7 @@ def ship_benchmark_cell(run: str | os.PathLike, grid_file: str | os.PathLike, na
         "parameters": _parameters(source.checkpoint), "train": grid.train, "demo_episodes": grid.demo_episodes,
         "test": {"episodes": test["episodes"], "successes": test["successes"],
                  "wilson95": [round(x, 3) for x in test["success_ci95"]], "seed_start": TEST_SEED_START},
-        "scenarios": shifts, "date": dt.date.today().isoformat(), "package_version": _version(),
+        "scenarios": shifts, "date": dt.date.today().isoformat(), "package_version": __version__,
         "machine": _machine(), "command": command, "note": note,
     }
     write_agent_folder(folder, shipped, record, benchmark_card(record, grid, folder), force)
